@@ -1,0 +1,17 @@
+"""An example third-party ash plugin: a small MLP backbone registered through an entry point.
+
+Copy this package, rename it, and replace the component. ash discovers it through the
+``[project.entry-points.ash]`` table in ``pyproject.toml``; no change to ash is needed.
+"""
+
+import ash
+from ash.hookspecs import Register
+
+from ash_plugin_template.backbone import LastStepsMLP
+
+__all__ = ["LastStepsMLP"]
+
+
+@ash.hookimpl
+def register_backbones(register: Register) -> None:
+    register(LastStepsMLP)

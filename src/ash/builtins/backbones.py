@@ -1,0 +1,10 @@
+"""Built-in Backbone components (registered like any third-party plugin)."""
+
+from ash import hookimpl
+from ash.hookspecs import Register
+
+
+@hookimpl
+def register_backbones(register: Register) -> None:
+    for cls in ():
+        register(cls)

@@ -1,0 +1,10 @@
+"""Built-in Discretizer components (registered like any third-party plugin)."""
+
+from ash import hookimpl
+from ash.hookspecs import Register
+
+
+@hookimpl
+def register_discretizers(register: Register) -> None:
+    for cls in ():
+        register(cls)

@@ -1,0 +1,1 @@
+"""Market data: canonical schemas, sources, targets, splits and windows."""
