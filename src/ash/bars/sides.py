@@ -1,0 +1,62 @@
+"""Aggressor side of each accepted trade: true side, else quote rule, else tick rule.
+
+All rules look only backwards in arrival order and restart at every segment start, so a
+streaming implementation (Rust) that keeps "last quote", "last trade price" and "last non-zero
+tick" per segment reproduces them exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ash.bars.events import F64, I64
+
+
+def tick_rule(price: F64, segment_first: np.ndarray) -> F64:
+    """+1 after an uptick, -1 after a downtick; a zero tick repeats the last non-zero tick of the
+    segment; 0 when the segment has had no price change yet (including its first trade)."""
+    n = len(price)
+    if n == 0:
+        return np.zeros(0)
+    tick = np.zeros(n)
+    tick[1:] = np.sign(price[1:] - price[:-1])
+    tick[segment_first] = 0.0
+    carrier = np.where((tick != 0) | segment_first, np.arange(n), 0)
+    return tick[np.maximum.accumulate(carrier)]
+
+
+def quote_rule(price: F64, mid: F64) -> F64:
+    """+1 above the prevailing mid, -1 below, 0 at the mid or without a quote (mid NaN)."""
+    side = np.sign(price - mid)
+    return np.where(np.isnan(side), 0.0, side)
+
+
+def infer_sides(true_side: F64, price: F64, prevailing_mid: F64, segment_first: np.ndarray) -> F64:
+    """Final side in {-1, 0, +1}: the first non-zero of true side, quote rule, tick rule."""
+    side = np.where(true_side != 0, true_side, quote_rule(price, prevailing_mid))
+    unresolved = side == 0
+    if unresolved.any():
+        side = np.where(unresolved, tick_rule(price, segment_first), side)
+    return side
+
+
+def split_volume(size: F64, side: F64) -> tuple[F64, F64]:
+    """(buy, sell) volume per trade; an unknown side (0) gives half to each, so buy+sell=size."""
+    half = size * 0.5
+    buy = np.where(side > 0, size, np.where(side == 0, half, 0.0))
+    sell = np.where(side < 0, size, np.where(side == 0, half, 0.0))
+    return buy, sell
+
+
+def prevailing_index(is_quote: np.ndarray, segment_id: I64) -> I64:
+    """For each event, the ordinal of the last quote strictly before it in the same segment
+    (-1 if none). Ordinals count quotes in stream order."""
+    n = len(is_quote)
+    before = np.cumsum(is_quote) - is_quote.astype(np.int64)  # quotes strictly before
+    idx = before - 1
+    if n == 0:
+        return idx.astype(np.int64)
+    quote_segment = segment_id[is_quote]
+    safe = np.clip(idx, 0, max(len(quote_segment) - 1, 0))
+    same = (idx >= 0) & (quote_segment[safe] == segment_id) if len(quote_segment) else idx < -1
+    return np.where(same, idx, -1).astype(np.int64)
