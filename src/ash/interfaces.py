@@ -116,7 +116,7 @@ class Discretizer(nn.Module, Component, ABC):
     def n_buckets(self) -> int:
         """Number of buckets K."""
 
-    def fit(self, returns_bps: np.ndarray) -> None:  # noqa: B027 - optional hook
+    def fit(self, returns_bps: np.ndarray) -> None:
         """Fit on training targets ``[N, H]`` (NaN where a target is missing). Default: no-op."""
 
     @abstractmethod

@@ -189,9 +189,7 @@ class _Loader:
                 module = ep.load()
             except Exception as exc:  # any import-time failure of a third-party plugin
                 self.registry.broken.append(
-                    BrokenPlugin(
-                        info, spec, f"{type(exc).__name__}: {exc}", traceback.format_exc()
-                    )
+                    BrokenPlugin(info, spec, f"{type(exc).__name__}: {exc}", traceback.format_exc())
                 )
                 continue
             try:
@@ -255,8 +253,7 @@ class _Loader:
                     raise
                 except Exception as exc:
                     raise PluginError(
-                        f"{info.describe()}: hook {hook_name} raised "
-                        f"{type(exc).__name__}: {exc}"
+                        f"{info.describe()}: hook {hook_name} raised {type(exc).__name__}: {exc}"
                     ) from exc
         return staged
 
@@ -293,15 +290,21 @@ class _Loader:
 
 
 def load_registry(
-    *, entry_points: bool = True, path: Iterable[str] | None = None
+    *,
+    entry_points: bool = True,
+    path: Iterable[str] | None = None,
+    extra_plugins: Iterable[tuple[object, PluginInfo]] = (),
 ) -> Registry:
     """Build a registry: built-ins, then third-party entry points (filtered by ASH_LOAD_PLUGINS).
 
     ``path`` restricts entry-point discovery to distributions found on those directories
-    (tests use it to install fixture plugins into a temporary folder).
+    (tests use it to install fixture plugins into a temporary folder). ``extra_plugins`` are
+    in-process plugin objects registered after the built-ins (errors raise PluginError).
     """
     loader = _Loader()
     loader.load_builtins()
+    for plugin, info in extra_plugins:
+        loader.add_plugin(plugin, info)
     if entry_points:
         loader.load_entry_points(list(path) if path is not None else None)
     return loader.registry

@@ -2,9 +2,11 @@
 
 from ash import hookimpl
 from ash.hookspecs import Register
+from ash.interfaces import Backbone
 
 
 @hookimpl
 def register_backbones(register: Register) -> None:
-    for cls in ():
+    builtins: tuple[type[Backbone], ...] = ()
+    for cls in builtins:
         register(cls)

@@ -2,9 +2,11 @@
 
 from ash import hookimpl
 from ash.hookspecs import Register
+from ash.interfaces import Discretizer
 
 
 @hookimpl
 def register_discretizers(register: Register) -> None:
-    for cls in ():
+    builtins: tuple[type[Discretizer], ...] = ()
+    for cls in builtins:
         register(cls)

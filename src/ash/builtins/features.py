@@ -2,9 +2,11 @@
 
 from ash import hookimpl
 from ash.hookspecs import Register
+from ash.interfaces import FeatureBuilder
 
 
 @hookimpl
 def register_feature_builders(register: Register) -> None:
-    for cls in ():
+    builtins: tuple[type[FeatureBuilder], ...] = ()
+    for cls in builtins:
         register(cls)

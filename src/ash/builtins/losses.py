@@ -2,9 +2,11 @@
 
 from ash import hookimpl
 from ash.hookspecs import Register
+from ash.interfaces import Loss
 
 
 @hookimpl
 def register_losses(register: Register) -> None:
-    for cls in ():
+    builtins: tuple[type[Loss], ...] = ()
+    for cls in builtins:
         register(cls)

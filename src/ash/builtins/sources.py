@@ -2,9 +2,11 @@
 
 from ash import hookimpl
 from ash.hookspecs import Register
+from ash.interfaces import Source
 
 
 @hookimpl
 def register_sources(register: Register) -> None:
-    for cls in ():
+    builtins: tuple[type[Source], ...] = ()
+    for cls in builtins:
         register(cls)

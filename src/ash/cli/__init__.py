@@ -1,0 +1,1 @@
+"""The `ash` command line."""

@@ -1,0 +1,97 @@
+"""The `ash` command line: one entry point, one sub-command per job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+from rich.console import Console
+
+from ash import __version__
+from ash.cli.plugins_cmd import print_plugins
+from ash.config import ConfigError, load_experiment
+from ash.registry import get_registry
+
+app = typer.Typer(
+    name="ash",
+    help=(
+        "ash: a plugin-registry model factory for probabilistic price prediction.\n\n"
+        "Write a YAML experiment; ash builds bars from market data, trains a model that "
+        "predicts a calibrated distribution of future returns at several horizons, evaluates "
+        "it against baselines, exports it to ONNX and serves it from Rust."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+console = Console()
+err_console = Console(stderr=True)
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override a config value, e.g. --set model.backbone.d_model=128 (repeatable).",
+    ),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"ash {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    """ash command line."""
+
+
+@app.command()
+def plugins(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List every component by kind, with its distribution, version and parameters.
+
+    Plugins that failed to load are listed with their error; they do not affect experiments
+    that do not use them.
+    """
+    print_plugins(get_registry(), console, as_json)
+
+
+@app.command()
+def validate(
+    experiment: Annotated[Path, typer.Argument(help="Experiment YAML file.")],
+    overrides: SetOption = None,
+) -> None:
+    """Validate an experiment and print it fully resolved (every default filled in)."""
+    try:
+        resolved = load_experiment(experiment, overrides)
+    except ConfigError as exc:
+        err_console.print(f"[bold red]error:[/] {exc.format()}", highlight=False)
+        raise typer.Exit(code=1) from None
+    console.print(f"# {experiment}: valid", style="green")
+    console.print(yaml.safe_dump(resolved.to_dict(), sort_keys=False), highlight=False)
+
+
+@app.command()
+def demo(
+    experiment: Annotated[Path, typer.Argument(help="Experiment YAML file.")] = Path(
+        "configs/default.yaml"
+    ),
+) -> None:
+    """The main job end to end on the embedded default experiment."""
+    print_plugins(get_registry(), console, as_json=False)
+    validate(experiment, None)
+
+
+if __name__ == "__main__":
+    app()

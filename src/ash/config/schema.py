@@ -1,0 +1,187 @@
+"""The experiment schema (pydantic v2). Component blocks stay raw here (``kind`` + params);
+:mod:`ash.config.resolve` validates them against the registry in a second step."""
+
+from __future__ import annotations
+
+import re
+from itertools import pairwise
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+DEFAULT_HORIZONS: tuple[float, ...] = (1, 5, 10, 30, 60, 120, 300, 600)
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ComponentSpec(BaseModel):
+    """A ``{kind: NAME, ...params}`` block; params are checked by the component's own Config."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str = Field(description="Registered component name (see `ash plugins`).")
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class DataConfig(StrictModel):
+    source: ComponentSpec = Field(description="Where events come from (a source plugin).")
+    symbols: list[str] = Field(min_length=1, description="Symbols to model.")
+    context_symbol: str | None = Field(
+        None, description="Optional second symbol whose bars feed cross-asset features."
+    )
+    start: str | None = Field(None, description="Inclusive start (ISO date or timestamp).")
+    end: str | None = Field(None, description="Exclusive end (ISO date or timestamp).")
+    options: bool = Field(False, description="Add option-surface bar columns.")
+
+
+class BarsConfig(StrictModel):
+    seconds: float = Field(1.0, gt=0, description="Bar length in seconds (e.g. 1, 0.1).")
+    timezone: str = Field("America/New_York", description="Exchange time zone of the grid.")
+    session: str | None = Field(
+        "09:30-16:00", description="Local hours to keep, 'HH:MM-HH:MM'; null keeps all events."
+    )
+    gap_seconds: float = Field(
+        300.0, gt=0, description="A silence longer than this starts a new segment."
+    )
+    gap_policy: Literal["reset", "mask"] = Field(
+        "reset", description="reset: no window/target straddles a gap; mask: masked from loss."
+    )
+    reference: Literal["mid", "close"] = Field(
+        "mid", description="Reference price of targets (mid avoids bid-ask bounce)."
+    )
+
+    @field_validator("session")
+    @classmethod
+    def _session_format(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"\d\d:\d\d-\d\d:\d\d", value):
+            raise ValueError("session must look like '09:30-16:00' or be null")
+        return value
+
+
+class SplitConfig(StrictModel):
+    train: float = Field(0.70, gt=0, lt=1)
+    val: float = Field(0.15, gt=0, lt=1)
+    test: float = Field(0.15, gt=0, lt=1)
+    embargo_bars: int = Field(0, ge=0, description="Extra bars dropped after each purge gap.")
+    walk_forward_folds: int = Field(0, ge=0, description="0: one split; N: N rolling folds.")
+
+    @model_validator(mode="after")
+    def _fractions_sum_to_one(self) -> SplitConfig:
+        total = self.train + self.val + self.test
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"train + val + test must sum to 1, got {total:g}")
+        return self
+
+
+class HeadConfig(StrictModel):
+    hidden: int | None = Field(None, ge=1, description="Hidden width of each horizon head.")
+    dropout: float = Field(0.0, ge=0, lt=1)
+
+
+class ModelConfig(StrictModel):
+    steps: int = Field(64, ge=1, description="Sequence steps the backbone sees.")
+    features: list[ComponentSpec] = Field(min_length=1, description="Feature builders.")
+    backbone: ComponentSpec
+    discretizer: ComponentSpec
+    head: HeadConfig = Field(default_factory=HeadConfig)
+
+
+class TrainConfig(StrictModel):
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(256, ge=1)
+    lr: float = Field(3e-4, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_fraction: float = Field(0.05, ge=0, lt=1, description="Linear warm-up share of steps.")
+    grad_clip: float = Field(1.0, gt=0)
+    patience: int = Field(3, ge=1, description="Early stopping: epochs without improvement.")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        "auto", description="auto: bf16 autocast on a GPU that supports it, fp32 on CPU."
+    )
+    max_train_samples: int | None = Field(None, ge=1, description="Subsample per epoch.")
+    threads: int | None = Field(None, ge=1, description="torch CPU threads (default: all).")
+    checkpoint_every_steps: int = Field(200, ge=1)
+
+
+class EvaluateConfig(StrictModel):
+    pnl_threshold: float = Field(0.55, gt=0.5, lt=1, description="Trade when P(up|down) clears.")
+    cost_bps: float = Field(0.5, ge=0, description="Round-trip cost per trade in bps.")
+    fan_chart_bars: int = Field(600, ge=10)
+    reliability_bins: int = Field(10, ge=2)
+
+
+class ExportConfig(StrictModel):
+    opset: int = Field(17, ge=13)
+    optimize: bool = True
+    fp16: bool = False
+    validate_parity: bool = True
+
+
+class LatencyBudget(StrictModel):
+    p99_ms: float = Field(1.0, gt=0)
+    batch: int = Field(1, ge=1)
+    threads: int = Field(1, ge=1)
+    measure_on: Literal["rust", "onnxruntime", "auto"] = "auto"
+
+
+class SearchDimension(StrictModel):
+    type: Literal["int", "float", "categorical"]
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+    log: bool = False
+    choices: list[Any] | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> SearchDimension:
+        if self.type == "categorical":
+            if not self.choices:
+                raise ValueError("a categorical dimension needs non-empty `choices`")
+        elif self.low is None or self.high is None or self.low > self.high:
+            raise ValueError(f"a {self.type} dimension needs `low` <= `high`")
+        return self
+
+
+class TuneConfig(StrictModel):
+    space: dict[str, SearchDimension] = Field(
+        default_factory=dict, description="Dotted config path -> search dimension."
+    )
+    objective: str = Field("nll", description="Validation metric to minimise.")
+    multi_objective: bool = Field(
+        False, description="Optimise (metric, latency) for a Pareto front."
+    )
+    budget: LatencyBudget = Field(default_factory=LatencyBudget)
+    trials: int = Field(20, ge=1)
+    timeout_s: float | None = Field(None, gt=0)
+    sampler: Literal["tpe", "random", "nsga2"] = "tpe"
+    pruner: Literal["median", "hyperband", "none"] = "median"
+    storage: str | None = Field(None, description="Optuna storage URL (default: SQLite file).")
+    seed: int = 0
+
+
+class Experiment(StrictModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    seed: int = 0
+    data: DataConfig
+    bars: BarsConfig = Field(default_factory=BarsConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    horizons: list[float] = Field(default_factory=lambda: list(DEFAULT_HORIZONS), min_length=1)
+    model: ModelConfig
+    loss: ComponentSpec = Field(default_factory=lambda: ComponentSpec(kind="cross_entropy"))
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    export: ExportConfig = Field(default_factory=ExportConfig)
+    tune: TuneConfig | None = None
+
+    @field_validator("horizons")
+    @classmethod
+    def _horizons_increasing(cls, value: list[float]) -> list[float]:
+        if any(h <= 0 for h in value) or any(b <= a for a, b in pairwise(value)):
+            raise ValueError("horizons must be positive and strictly increasing (seconds)")
+        return value
