@@ -13,7 +13,9 @@ REPO = Path(__file__).resolve().parents[2]
 ASH = [sys.executable, "-m", "ash.cli.main"]
 
 
-def run_ash(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_ash(
+    *args: str, env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200"}
     env.pop("ASH_LOAD_PLUGINS", None)
     env.update(env_extra or {})

@@ -162,22 +162,47 @@ class TuneConfig(StrictModel):
     pruner: Literal["median", "hyperband", "none"] = "median"
     storage: str | None = Field(None, description="Optuna storage URL (default: SQLite file).")
     seed: int = 0
+    direction: Literal["minimize", "maximize"] = Field(
+        "minimize", description="Whether a larger or smaller objective metric is better."
+    )
+    study_name: str | None = Field(None, description="Optuna study name (default: experiment).")
+    latency_warmup: int = Field(20, ge=0, description="Untimed runs before latency timing.")
+    latency_iters: int = Field(300, ge=10, description="Timed runs per latency measurement.")
+    heartbeat_interval_s: int = Field(
+        10, ge=1, description="RDB storages: seconds between a running trial's heartbeats."
+    )
+    grace_period_s: int | None = Field(
+        None, ge=1, description="Heartbeat silence before a trial is failed (default 2x interval)."
+    )
+    max_retry: int = Field(2, ge=0, description="Retries of a trial whose worker died.")
 
 
 class Experiment(StrictModel):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    description: str = ""
-    seed: int = 0
-    data: DataConfig
-    bars: BarsConfig = Field(default_factory=BarsConfig)
-    split: SplitConfig = Field(default_factory=SplitConfig)
-    horizons: list[float] = Field(default_factory=lambda: list(DEFAULT_HORIZONS), min_length=1)
-    model: ModelConfig
-    loss: ComponentSpec = Field(default_factory=lambda: ComponentSpec(kind="cross_entropy"))
-    train: TrainConfig = Field(default_factory=TrainConfig)
-    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
-    export: ExportConfig = Field(default_factory=ExportConfig)
-    tune: TuneConfig | None = None
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="Experiment name (defaults to the file name); names the run folders.",
+    )
+    description: str = Field("", description="One line on what the experiment is for.")
+    seed: int = Field(0, description="Seed for data order, initialisation and sampling.")
+    data: DataConfig = Field(description="Where the events come from.")
+    bars: BarsConfig = Field(default_factory=BarsConfig, description="The bar grid.")
+    split: SplitConfig = Field(default_factory=SplitConfig, description="Chronological splits.")
+    horizons: list[float] = Field(
+        default_factory=lambda: list(DEFAULT_HORIZONS),
+        min_length=1,
+        description="Forecast horizons in seconds, strictly increasing.",
+    )
+    model: ModelConfig = Field(description="Feature builders, backbone, discretizer, heads.")
+    loss: ComponentSpec = Field(
+        default_factory=lambda: ComponentSpec(kind="cross_entropy"),
+        description="Training loss (a loss plugin).",
+    )
+    train: TrainConfig = Field(default_factory=TrainConfig, description="Trainer settings.")
+    evaluate: EvaluateConfig = Field(
+        default_factory=EvaluateConfig, description="Evaluator settings."
+    )
+    export: ExportConfig = Field(default_factory=ExportConfig, description="ONNX export.")
+    tune: TuneConfig | None = Field(None, description="Optuna study settings (`ash tune`).")
 
     @field_validator("horizons")
     @classmethod
