@@ -17,8 +17,6 @@ BATCH_DIM_NAME: Final[str] = "batch"
 OUTER_EDGE_BPS: Final[float] = 10000.0
 
 EXPORT_OPSET: Final[int] = 17
-MIN_OPSET: Final[int] = 17
-MAX_OPSET: Final[int] = 23
 
 PROBS_SUM_TOLERANCE: Final[float] = 1e-4
 PARITY_TOLERANCE: Final[float] = 1e-5
@@ -96,8 +94,6 @@ __all__ = [
     "FP16_PARITY_TOLERANCE",
     "HORIZON_UNIT",
     "INPUT_NAME",
-    "MAX_OPSET",
-    "MIN_OPSET",
     "OPTIONAL_KEYS",
     "OUTER_EDGE_BPS",
     "OUTPUT_NAMES",

@@ -43,7 +43,8 @@ class _AttentionBlock(nn.Module):
 class ToyContractModel(nn.Module):
     """``bars[B, W, C] -> (probs[B, H, K], edges[B, H, K + 1])`` honouring contract v1.
 
-    ``probs_scale`` != 1 or ``reverse_edges`` deliberately break the contract (fixtures).
+    ``probs_scale`` != 1, ``reverse_edges`` or another ``outer_edge`` deliberately break the
+    contract (fixtures).
     """
 
     col_scale: torch.Tensor
@@ -65,6 +66,7 @@ class ToyContractModel(nn.Module):
         seed: int = 0,
         probs_scale: float = 1.0,
         reverse_edges: bool = False,
+        outer_edge: float = OUTER_EDGE_BPS,
     ) -> None:
         super().__init__()
         torch.manual_seed(seed)
@@ -74,6 +76,7 @@ class ToyContractModel(nn.Module):
         self.price_col = self.ctx.column("mid") if "mid" in bar_columns else 0
         self.probs_scale = probs_scale
         self.reverse_edges = reverse_edges
+        self.outer_edge = outer_edge
         n_h = len(horizons)
         self.embed = nn.Linear(len(bar_columns) + 1, dim)
         self.register_buffer("col_scale", torch.ones(len(bar_columns)))
@@ -100,6 +103,6 @@ class ToyContractModel(nn.Module):
         inner = self.inner * (vol[:, None, None] * self.horizon_scale[None, :, None] * 3.0)
         if self.reverse_edges:
             inner = torch.flip(inner, dims=[-1])
-        pad = torch.full((batch, inner.shape[1], 1), OUTER_EDGE_BPS, dtype=bars.dtype)
+        pad = torch.full((batch, inner.shape[1], 1), self.outer_edge, dtype=bars.dtype)
         edges = torch.cat([-pad, inner, pad], dim=-1)
         return probs, edges

@@ -62,7 +62,7 @@ def _load(path: Path) -> tuple[ort.InferenceSession | None, str]:
     try:
         return cpu_session(path.read_bytes()), ""
     except Exception as exc:  # ORT raises several exception types for a bad file
-        first_line = _first_line(exc)
+        first_line = _first_line(exc).rstrip(".")
         return None, (
             f"ONNX Runtime cannot load {path} ({path.stat().st_size} bytes): {first_line}. "
             "The file is truncated, corrupt or not an ONNX model; export it again."
