@@ -7,7 +7,7 @@ from datetime import time
 from typing import Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 NS_PER_SECOND: Final[int] = 1_000_000_000
 # Bars must tile every hour exactly so that each local day (23, 24 or 25 hours) holds whole bars.
@@ -79,6 +79,16 @@ class BarSpec(BaseModel):
         if bounds[0] >= bounds[1]:
             raise ValueError(f"session {value!r} must end after it starts (same local day)")
         return value
+
+    @model_validator(mode="after")
+    def _gap_spans_a_bar(self) -> BarSpec:
+        # Two events of one bar can then never be split into two segments (no duplicate bars).
+        if self.gap_seconds < self.seconds:
+            raise ValueError(
+                f"gap_seconds={self.gap_seconds} is shorter than one bar ({self.seconds} s); "
+                "use gap_seconds >= seconds"
+            )
+        return self
 
     @property
     def bar_ns(self) -> int:
