@@ -1,12 +1,16 @@
 """Built-in Source components (registered like any third-party plugin)."""
 
 from ash import hookimpl
+from ash.data.sources.duckdb_source import DuckDBSource
+from ash.data.sources.lean import LeanSource
+from ash.data.sources.lobster import LobsterSource
+from ash.data.sources.sql import SQLSource
 from ash.hookspecs import Register
 from ash.interfaces import Source
 
 
 @hookimpl
 def register_sources(register: Register) -> None:
-    builtins: tuple[type[Source], ...] = ()
+    builtins: tuple[type[Source], ...] = (DuckDBSource, SQLSource, LeanSource, LobsterSource)
     for cls in builtins:
         register(cls)
