@@ -437,21 +437,19 @@ def _spy() -> Json:
                 {"kind": "trade", "ts_ns": int(t), "price": float(p), "size": float(s), "side": 0},
             )
         )
-    for q in quotes.itertuples(index=False):
-        rows.append(
-            (
-                int(q.ts_ns),
-                0,
-                {
-                    "kind": "quote",
-                    "ts_ns": int(q.ts_ns),
-                    "bid": float(q.bid),
-                    "ask": float(q.ask),
-                    "bid_size": float(q.bid_size),
-                    "ask_size": float(q.ask_size),
-                },
-            )
-        )
+    q_cols = [quotes[c].to_numpy(np.float64) for c in ("bid", "ask", "bid_size", "ask_size")]
+    for t, bid, ask, bid_size, ask_size in zip(
+        quotes["ts_ns"].to_numpy(np.int64), *q_cols, strict=True
+    ):
+        quote = {
+            "kind": "quote",
+            "ts_ns": int(t),
+            "bid": float(bid),
+            "ask": float(ask),
+            "bid_size": float(bid_size),
+            "ask_size": float(ask_size),
+        }
+        rows.append((int(t), 0, quote))
     rows.sort(key=lambda r: (r[0], r[1]))  # stable: quotes first on ties, then file order
     return make_case(
         "spy_20131007_1000",
