@@ -1,12 +1,11 @@
 """Built-in Backbone components (registered like any third-party plugin)."""
 
 from ash import hookimpl
+from ash.components.backbones import ALL_BACKBONES
 from ash.hookspecs import Register
-from ash.interfaces import Backbone
 
 
 @hookimpl
 def register_backbones(register: Register) -> None:
-    builtins: tuple[type[Backbone], ...] = ()
-    for cls in builtins:
+    for cls in ALL_BACKBONES:
         register(cls)

@@ -1,12 +1,21 @@
 """Built-in Discretizer components (registered like any third-party plugin)."""
 
 from ash import hookimpl
+from ash.components.discretizers import (
+    FixedWidthDiscretizer,
+    LogReturnDiscretizer,
+    QuantileDiscretizer,
+    VolScaledDiscretizer,
+)
 from ash.hookspecs import Register
-from ash.interfaces import Discretizer
 
 
 @hookimpl
 def register_discretizers(register: Register) -> None:
-    builtins: tuple[type[Discretizer], ...] = ()
-    for cls in builtins:
+    for cls in (
+        LogReturnDiscretizer,
+        QuantileDiscretizer,
+        VolScaledDiscretizer,
+        FixedWidthDiscretizer,
+    ):
         register(cls)

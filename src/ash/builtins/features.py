@@ -1,12 +1,11 @@
 """Built-in FeatureBuilder components (registered like any third-party plugin)."""
 
 from ash import hookimpl
+from ash.components.features import ALL_FEATURE_BUILDERS
 from ash.hookspecs import Register
-from ash.interfaces import FeatureBuilder
 
 
 @hookimpl
 def register_feature_builders(register: Register) -> None:
-    builtins: tuple[type[FeatureBuilder], ...] = ()
-    for cls in builtins:
+    for cls in ALL_FEATURE_BUILDERS:
         register(cls)

@@ -1,12 +1,11 @@
 """Built-in Loss components (registered like any third-party plugin)."""
 
 from ash import hookimpl
+from ash.components.losses import ALL_LOSSES
 from ash.hookspecs import Register
-from ash.interfaces import Loss
 
 
 @hookimpl
 def register_losses(register: Register) -> None:
-    builtins: tuple[type[Loss], ...] = ()
-    for cls in builtins:
+    for cls in ALL_LOSSES:
         register(cls)

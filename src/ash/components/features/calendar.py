@@ -1,0 +1,50 @@
+"""``time_of_day``: position in the trading session and recency of a session start/gap."""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+import torch
+from pydantic import Field
+
+from ash.components.features.base import ColumnFeatureBuilder, stack
+from ash.components.ops import rolling_sum
+from ash.interfaces import ComponentConfig, ModelContext
+
+
+class TimeOfDayConfig(ComponentConfig):
+    session_open_s: float = Field(34_200.0, description="Session open, seconds after midnight.")
+    session_close_s: float = Field(57_600.0, description="Session close, seconds after midnight.")
+    gap_lookback: int = Field(300, ge=1, description="Bars to look back for a session start.")
+
+
+class TimeOfDay(ColumnFeatureBuilder):
+    """``session_frac`` (0 at open, 1 at close, clipped to [−0.5, 1.5]), its sine and cosine,
+    and ``recent_session_start`` (1 if a session start/gap flag is within ``gap_lookback`` bars)."""
+
+    name = "time_of_day"
+    Config: ClassVar[type[ComponentConfig]] = TimeOfDayConfig
+
+    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+        super().__init__(config, ctx)
+        assert isinstance(config, TimeOfDayConfig)
+        if config.session_close_s <= config.session_open_s:
+            raise ValueError(
+                f"session_close_s ({config.session_close_s}) must be after session_open_s "
+                f"({config.session_open_s})"
+            )
+        self.open, self.length = (
+            config.session_open_s,
+            config.session_close_s - config.session_open_s,
+        )
+        self.lookback = config.gap_lookback
+        names = ["session_frac", "session_sin", "session_cos", "recent_session_start"]
+        self.declare(["time_of_day", "session_start"], names, config.gap_lookback)
+
+    def forward(self, bars: torch.Tensor) -> torch.Tensor:
+        frac = torch.clamp((self.col(bars, "time_of_day") - self.open) / self.length, -0.5, 1.5)
+        angle = 2.0 * math.pi * frac
+        flags = torch.clamp(self.col(bars, "session_start"), 0.0, 1.0)
+        recent = torch.clamp(rolling_sum(flags, self.lookback), 0.0, 1.0)
+        return stack([frac, torch.sin(angle), torch.cos(angle), recent])

@@ -1,0 +1,183 @@
+"""Model assembly: feature builders → normalization → backbone → horizon heads → probabilities.
+
+:class:`AshModel` has exactly the inputs and outputs of the ONNX contract v1:
+``forward(bars[B, W, C]) -> (probs[B, H, K], edges[B, H, K + 1])``. Feature computation,
+normalization constants and per-horizon temperatures are all inside the graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ash.interfaces import (
+    Backbone,
+    ComponentConfig,
+    Discretizer,
+    FeatureBuilder,
+    ModelContext,
+)
+
+
+class AshModel(nn.Module):
+    """One ``nn.Module`` from bars to per-horizon bucket probabilities and bucket edges.
+
+    Attributes: ``ctx`` (bar columns, bar seconds, horizons), ``steps`` (positions fed to the
+    backbone), ``window`` (bars per input: max feature warm-up + steps, at least the discretizer's
+    ``min_window``), ``horizons`` (seconds), ``n_buckets``, ``n_features``, ``feature_names``.
+    Buffers: ``feature_mean``/``feature_std`` ``[F]`` (see :meth:`fit_normalization`) and
+    ``temperature`` ``[H]`` (1 until calibrated).
+    """
+
+    def __init__(
+        self,
+        ctx: ModelContext,
+        steps: int,
+        features: Sequence[FeatureBuilder],
+        backbone: Backbone,
+        discretizer: Discretizer,
+        *,
+        head_hidden: int | None = None,
+        dropout: float = 0.0,
+        feature_clip: float = 10.0,
+    ) -> None:
+        super().__init__()
+        if steps < 1:
+            raise ValueError(f"steps must be >= 1, got {steps}")
+        if not features:
+            raise ValueError("a model needs at least one feature builder")
+        self.ctx = ctx
+        self.steps = steps
+        self.horizons = tuple(ctx.horizons)
+        self.feature_builders = nn.ModuleList(features)
+        self.backbone = backbone
+        self.discretizer = discretizer
+        self.n_buckets = discretizer.n_buckets
+        self.feature_clip = feature_clip
+        self.feature_names = _unique_names(features)
+        self.n_features = len(self.feature_names)
+        if backbone.n_features != self.n_features or backbone.steps != steps:
+            raise ValueError(
+                f"backbone {backbone.name!r} was built for {backbone.n_features} features × "
+                f"{backbone.steps} steps; the features give {self.n_features} × {steps}"
+            )
+        warmup = max(f.warmup for f in features)
+        self.window = max(warmup + steps, int(getattr(discretizer, "min_window", 1)))
+        n_out = len(self.horizons) * self.n_buckets
+        if head_hidden:
+            self.head: nn.Module = nn.Sequential(
+                nn.Linear(backbone.out_dim, head_hidden),
+                nn.GELU(),
+                nn.Dropout(dropout),
+                nn.Linear(head_hidden, n_out),
+            )
+        else:
+            self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(backbone.out_dim, n_out))
+        self.register_buffer("feature_mean", torch.zeros(self.n_features))
+        self.register_buffer("feature_std", torch.ones(self.n_features))
+        self.register_buffer("temperature", torch.ones(len(self.horizons)))
+
+    def _check(self, bars: torch.Tensor) -> None:
+        if torch.jit.is_tracing():
+            return
+        if bars.dim() != 3 or bars.shape[1:] != (self.window, len(self.ctx.bar_columns)):
+            raise ValueError(
+                f"bars must be [batch, {self.window}, {len(self.ctx.bar_columns)}] "
+                f"(window × bar columns of this model); got {tuple(bars.shape)}"
+            )
+
+    def raw_features(self, bars: torch.Tensor) -> torch.Tensor:
+        """Un-normalized features of the last ``steps`` positions: ``[B, steps, F]``."""
+        feats = torch.cat([f(bars) for f in self.feature_builders], dim=-1)
+        return feats[:, -self.steps :, :]
+
+    def features(self, bars: torch.Tensor) -> torch.Tensor:
+        """Normalized, clipped features ``[B, steps, F]`` (the backbone's input)."""
+        z = (self.raw_features(bars) - self.feature_mean) / self.feature_std
+        return torch.clamp(z, -self.feature_clip, self.feature_clip)
+
+    def logits(self, bars: torch.Tensor) -> torch.Tensor:
+        """Temperature-scaled logits ``[B, H, K]`` (what losses train on)."""
+        self._check(bars)
+        rep = self.backbone(self.features(bars))
+        logits = self.head(rep).view(-1, len(self.horizons), self.n_buckets)
+        return logits / self.temperature.view(1, -1, 1)
+
+    def edges(self, bars: torch.Tensor) -> torch.Tensor:
+        """Bucket edges ``[B, H, K + 1]`` in bps from the discretizer."""
+        return self.discretizer(bars)  # type: ignore[no-any-return]
+
+    def forward(self, bars: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(probs[B, H, K], edges[B, H, K + 1])`` — the ONNX contract's outputs."""
+        return torch.softmax(self.logits(bars), dim=-1), self.edges(bars)
+
+    @torch.no_grad()
+    def fit_normalization(
+        self, windows: torch.Tensor | np.ndarray[Any, Any], batch_size: int = 256
+    ) -> None:
+        """Fit ``feature_mean``/``feature_std`` on training windows ``[N, window, C]``.
+
+        Statistics pool every window's last ``steps`` positions; a (near-)constant feature gets
+        std 1 so it normalizes to 0 instead of blowing up.
+        """
+        data = torch.as_tensor(windows, dtype=torch.float32)
+        self._check(data[:1]) if len(data) else None
+        if len(data) == 0:
+            raise ValueError("fit_normalization needs at least one training window")
+        total = torch.zeros(self.n_features, dtype=torch.float64)
+        total_sq = torch.zeros(self.n_features, dtype=torch.float64)
+        count = 0
+        for start in range(0, len(data), batch_size):
+            f = (
+                self.raw_features(data[start : start + batch_size])
+                .double()
+                .reshape(-1, self.n_features)
+            )
+            total += f.sum(0)
+            total_sq += (f * f).sum(0)
+            count += f.shape[0]
+        mean = total / count
+        std = torch.sqrt(torch.clamp(total_sq / count - mean * mean, min=0.0))
+        std = torch.where(std < 1e-6 * (1.0 + mean.abs()), torch.ones_like(std), std)
+        self.feature_mean.copy_(mean.float())
+        self.feature_std.copy_(std.float())
+
+
+def _unique_names(features: Sequence[FeatureBuilder]) -> tuple[str, ...]:
+    names: list[str] = []
+    for i, f in enumerate(features):
+        prefix = f.name if sum(g.name == f.name for g in features) == 1 else f"{f.name}{i}"
+        names += [f"{prefix}.{n}" for n in f.feature_names]
+    return tuple(names)
+
+
+def build_model(
+    ctx: ModelContext,
+    steps: int,
+    features: Sequence[tuple[type[FeatureBuilder], ComponentConfig]],
+    backbone: tuple[type[Backbone], ComponentConfig],
+    discretizer: tuple[type[Discretizer], ComponentConfig],
+    *,
+    head_hidden: int | None = None,
+    dropout: float = 0.0,
+    feature_clip: float = 10.0,
+) -> AshModel:
+    """Assemble an :class:`AshModel` from registry-resolved ``(class, config)`` pairs."""
+    builders = [cls(cfg, ctx) for cls, cfg in features]
+    n_features = sum(b.n_features for b in builders)
+    backbone_cls, backbone_cfg = backbone
+    disc_cls, disc_cfg = discretizer
+    return AshModel(
+        ctx,
+        steps,
+        builders,
+        backbone_cls(backbone_cfg, n_features, steps),
+        disc_cls(disc_cfg, ctx),
+        head_hidden=head_hidden,
+        dropout=dropout,
+        feature_clip=feature_clip,
+    )
