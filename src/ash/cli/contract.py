@@ -1,0 +1,37 @@
+"""``ash contract check MODEL.onnx``: print every contract violation, exit 1 if there is one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from ash.export.validate import validate_model
+
+app = typer.Typer(
+    name="contract",
+    help="The ONNX contract v1 (docs/contract.md): check that a model honours it.",
+    no_args_is_help=True,
+)
+
+
+@app.command("check")
+def check(
+    model: Annotated[Path, typer.Argument(help="The ONNX model file to check.")],
+) -> None:
+    """Check MODEL against the contract; list every violation with its stable code."""
+    console = Console(highlight=False)
+    violations = validate_model(model)
+    if not violations:
+        console.print(f"[green]ok[/green] {escape(str(model))} honours the ash ONNX contract v1")
+        return
+    console.print(
+        f"[red]{len(violations)} violation{'s' if len(violations) != 1 else ''}[/red] of the ash "
+        f"ONNX contract v1 in {escape(str(model))}:"
+    )
+    for v in violations:
+        console.print(f"  [bold]{escape(v.code)}[/bold]: {escape(v.message)}", soft_wrap=True)
+    raise typer.Exit(1)

@@ -1,0 +1,52 @@
+"""``ash export RUN``: write ``RUN/model.onnx`` (and variants), optionally check parity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+
+def export(
+    run: Annotated[Path, typer.Argument(help="A trained run folder (experiments/runs/...).")],
+    validate: Annotated[
+        bool, typer.Option("--validate/--no-validate", help="Check PyTorch vs ONNX parity.")
+    ] = True,
+    optimize: Annotated[
+        bool,
+        typer.Option("--optimize/--no-optimize", help="Also try ORT's offline-optimised graph."),
+    ] = True,
+    fp16: Annotated[bool, typer.Option("--fp16", help="Also write model.fp16.onnx.")] = False,
+) -> None:
+    """Export a run's final model to the ONNX contract v1 (docs/contract.md)."""
+    from ash.export.exporter import ExportError
+    from ash.export.parity import ParityError
+    from ash.export.run import export_run
+    from ash.export.violations import ContractViolationError
+
+    console = Console(highlight=False)
+    try:
+        done = export_run(run, validate=validate, optimize=optimize, fp16=fp16)
+    except (ExportError, ContractViolationError, ParityError) as exc:
+        Console(stderr=True, highlight=False).print(f"[red]export failed[/red]: {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    result = done.result
+    console.print(f"wrote {escape(str(result.path))} (contract v1, validated)")
+    for variant in (result.ort_path, result.fp16_path):
+        if variant is not None:
+            console.print(f"wrote {escape(str(variant))}")
+    for name, lat in result.latency_ms.items():
+        console.print(
+            f"  ORT 1 thread batch 1 [{name}]: p50 {lat['p50_ms']:.3f} ms, "
+            f"p99 {lat['p99_ms']:.3f} ms"
+        )
+    for report in (done.parity, done.fp16_parity):
+        if report is not None:
+            console.print(escape(report.describe()))
+
+
+app = typer.Typer(name="export", help="Export runs to ONNX.", no_args_is_help=True)
+app.command("export")(export)
