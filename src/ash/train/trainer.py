@@ -1,0 +1,543 @@
+"""The generic trainer: knows the component interfaces, never a concrete component.
+
+AdamW, linear warm-up + cosine decay, gradient clipping, early stopping on validation NLL,
+autocast on GPU, deterministic data order (a pure function of seed and epoch), atomic
+checkpoints every ``checkpoint_every_steps`` steps and at every epoch end, resume mid-epoch,
+DDP under torchrun, and per-horizon temperature calibration of the best weights at the end.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from ash import runs
+from ash.components.discretizers.base import bucketize
+from ash.config.resolve import ResolvedExperiment
+from ash.data.pipeline import PreparedData, gather_windows, load_bar_data, notes, prepare_data
+from ash.evaluate.calibration import fit_temperature
+from ash.interfaces import Loss
+from ash.model import AshModel
+from ash.train import distributed as ddp
+from ash.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ash.train.history import write_history
+from ash.train.schedule import warmup_cosine
+from ash.train.seeding import capture_rng, epoch_generator, restore_rng, seed_everything
+
+NORMALIZATION_WINDOWS = 4096  # training windows pooled to fit feature normalization
+EVAL_BATCH_MULTIPLE = 4
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    model: AshModel
+    val_metrics: dict[str, float]
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _LogitsAndEdges(nn.Module):
+    """DDP only syncs gradients through ``forward``; route ``logits`` + ``edges`` through it."""
+
+    def __init__(self, model: AshModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, bars: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.model.logits(bars), self.model.edges(bars)
+
+
+def select_device(choice: str) -> torch.device:
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("train.device is 'cuda' but no CUDA GPU is visible; use auto or cpu")
+    if choice == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(choice)
+
+
+def select_precision(choice: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype, or None for fp32. CPU always trains in fp32."""
+    if device.type != "cuda" or choice == "fp32":
+        return None
+    if choice == "fp16":
+        return torch.float16
+    if choice == "bf16" or torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float16
+
+
+def make_loss(resolved: ResolvedExperiment, n_horizons: int, n_buckets: int) -> Loss:
+    spec = resolved.component("loss")
+    loss = spec.cls(spec.config, n_horizons, n_buckets)  # type: ignore[call-arg]
+    if not isinstance(loss, Loss):
+        raise TypeError(f"loss {spec.info.name!r} is not a Loss")
+    return loss
+
+
+def fit_data_dependent(model: AshModel, prepared: PreparedData, seed: int) -> None:
+    """Discretizer edges and feature normalization from the training split only."""
+    train = prepared.samples.train
+    model.discretizer.fit(prepared.returns_bps[train])
+    rng = np.random.default_rng(seed)
+    pick = np.sort(rng.choice(len(train), min(len(train), NORMALIZATION_WINDOWS), replace=False))
+    windows = gather_windows(prepared.bars.values.astype(np.float32), train[pick], model.window)
+    model.fit_normalization(windows)
+
+
+@torch.no_grad()
+def predict_logits(
+    model: AshModel,
+    bars: torch.Tensor,
+    returns: torch.Tensor,
+    ends: np.ndarray,
+    batch_size: int,
+    autocast: Callable[[], AbstractContextManager[Any]] = nullcontext,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Logits ``[N, H, K]`` (fp32, CPU), target ids and mask ``[N, H]`` for window ends."""
+    model.eval()
+    out_logits, out_targets, out_mask = [], [], []
+    for start in range(0, len(ends), batch_size):
+        idx = torch.as_tensor(ends[start : start + batch_size], device=bars.device)
+        windows = gather_windows(bars, idx, model.window)
+        with autocast():
+            logits = model.logits(windows)
+            edges = model.edges(windows)
+        targets = bucketize(returns[idx], edges.float())
+        out_logits.append(logits.float().cpu())
+        out_targets.append(targets.clamp(min=0).cpu())
+        out_mask.append((targets >= 0).cpu())
+    return torch.cat(out_logits), torch.cat(out_targets), torch.cat(out_mask)
+
+
+def nll_metrics(
+    logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, horizons: tuple[float, ...]
+) -> dict[str, float]:
+    """Mean NLL over horizons plus ``nll_h{seconds}`` per horizon."""
+    logp = torch.log_softmax(logits.double(), dim=-1)
+    picked = -logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+    out: dict[str, float] = {}
+    per = []
+    for h, seconds in enumerate(horizons):
+        used = mask[:, h]
+        value = float(picked[used, h].mean()) if used.any() else float("nan")
+        out[f"nll_h{seconds:g}"] = value
+        per.append(value)
+    out["nll"] = float(np.nanmean(per))
+    return out
+
+
+def _sharded_val_nll(
+    model: AshModel,
+    bars: torch.Tensor,
+    returns: torch.Tensor,
+    ends: np.ndarray,
+    batch_size: int,
+    ctx: ddp.DistContext,
+    autocast: Callable[[], AbstractContextManager[Any]],
+    horizons: tuple[float, ...],
+) -> dict[str, float]:
+    """Validation NLL with every rank scoring a slice; sums are all-reduced in float64."""
+    mine = ends[ctx.rank :: ctx.world] if ctx.enabled else ends
+    logits, targets, mask = predict_logits(model, bars, returns, mine, batch_size, autocast)
+    logp = torch.log_softmax(logits.double(), dim=-1)
+    picked = -logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1) * mask
+    sums = torch.stack([picked.sum(0), mask.double().sum(0)])  # [2, H]
+    sums = ddp.all_reduce_sum(ctx, sums.to(bars.device)).cpu()
+    per = (sums[0] / sums[1].clamp(min=1)).tolist()
+    out = {f"nll_h{s:g}": float(v) for s, v in zip(horizons, per, strict=True)}
+    out["nll"] = float(np.mean(per))
+    return out
+
+
+class Trainer:
+    """One training run; :func:`run_training` is the public entry point."""
+
+    history: list[dict[str, Any]]
+
+    def __init__(
+        self,
+        resolved: ResolvedExperiment,
+        run_dir: Path | None,
+        resume: bool,
+        progress: bool,
+        fold: int | None = None,
+    ) -> None:
+        self.resolved = resolved
+        self.exp = resolved.experiment
+        self.cfg = self.exp.train
+        self.progress = progress
+        self.fold = fold
+        if self.cfg.threads:
+            torch.set_num_threads(self.cfg.threads)
+        self.ctx = ddp.setup(select_device(self.cfg.device))
+        self.device = self.ctx.device
+        self.amp_dtype = select_precision(self.cfg.precision, self.device)
+        seed_everything(self.exp.seed)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.deterministic = True
+            torch.backends.cudnn.benchmark = False
+        self.run_dir = self._run_dir(run_dir, resume)
+        self.resume = resume
+
+    # ---------------------------------------------------------------- set-up
+
+    def _run_dir(self, run_dir: Path | None, resume: bool) -> Path:
+        if resume:
+            if run_dir is None:
+                raise ValueError("resume=True needs the run_dir of the interrupted run")
+            if not (Path(run_dir) / runs.CHECKPOINTS / runs.LAST).is_file():
+                raise CheckpointError(
+                    f"cannot resume: {Path(run_dir) / runs.CHECKPOINTS / runs.LAST} does not "
+                    "exist (the run never reached its first checkpoint; start it again)"
+                )
+            return Path(run_dir)
+        if self.ctx.is_main:
+            if run_dir is None:
+                made = runs.new_run_dir(self.exp.name)
+            else:
+                made = Path(run_dir)
+                (made / runs.CHECKPOINTS).mkdir(parents=True, exist_ok=True)
+                (made / runs.PLOTS).mkdir(parents=True, exist_ok=True)
+            name = str(made)
+        else:
+            name = ""
+        return Path(str(ddp.broadcast_object(self.ctx, name)))
+
+    def autocast(self) -> AbstractContextManager[Any]:
+        if self.amp_dtype is None:
+            return nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+
+    def _prepare(self) -> None:
+        root = runs.experiments_root()
+        # Rank 0 builds (and caches) the bars first; the others then read the cache.
+        if self.ctx.is_main:
+            bar_data = load_bar_data(self.resolved, root)
+        ddp.barrier(self.ctx)
+        if not self.ctx.is_main:
+            bar_data = load_bar_data(self.resolved, root)
+        self.model = runs.make_model(self.resolved, bar_data.columns)
+        self.prepared = prepare_data(
+            self.resolved, self.model.window, root, fold=self.fold, bar_data=bar_data
+        )
+        self.horizons = tuple(float(h) for h in self.exp.horizons)
+        self.bars = torch.as_tensor(bar_data.values, dtype=torch.float32, device=self.device)
+        self.returns = torch.as_tensor(
+            self.prepared.returns_bps, dtype=torch.float32, device=self.device
+        )
+        self.loss_fn = make_loss(self.resolved, len(self.horizons), self.model.n_buckets)
+        n_train = len(self.prepared.samples.train)
+        self.n_epoch = min(n_train, self.cfg.max_train_samples or n_train)
+        self.steps_per_epoch = math.ceil(self.n_epoch / self.cfg.batch_size)
+        self.total_steps = self.steps_per_epoch * self.cfg.epochs
+
+    def _write_metadata(self) -> None:
+        p = self.prepared
+        meta = {
+            "experiment": self.exp.name,
+            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "data_fingerprint": p.fingerprint,
+            "bar_columns": list(p.bars.columns),
+            "bar_seconds": p.bars.bar_seconds,
+            "window": self.model.window,
+            "horizons_s": list(self.horizons),
+            "horizon_bars": list(p.horizon_steps),
+            "n_buckets": self.model.n_buckets,
+            "reference_price": p.reference,
+            "symbols": list(p.bars.symbols),
+            "has_quotes": list(p.bars.has_quotes),
+            "n_bars": len(p.bars),
+            "samples": {k: len(v) for k, v in p.samples.as_dict().items()},
+            "split_times_utc": {
+                k: [_iso(p.bars.ts_ns[v[0]]), _iso(p.bars.ts_ns[v[-1]])]
+                for k, v in p.samples.as_dict().items()
+            },
+            "fold": self.fold,
+            "notes": notes(p),
+            "n_parameters": sum(x.numel() for x in self.model.parameters()),
+            "device": str(self.device),
+            "precision": str(self.amp_dtype or "fp32"),
+            "world_size": self.ctx.world,
+            "torch": torch.__version__,
+            "build_stats": p.bars.stats,
+        }
+        runs.write_config(self.run_dir, self.resolved)
+        runs.write_json(self.run_dir / runs.META_FILE, meta)
+
+    # ---------------------------------------------------------------- state
+
+    def _state(self, epoch: int, batch: int, extra: dict[str, Any]) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "rng": capture_rng(),
+            "epoch": epoch,
+            "batch_in_epoch": batch,
+            "step": self.step,
+            "best_nll": self.best_nll,
+            "best_epoch": self.best_epoch,
+            "bad_epochs": self.bad_epochs,
+            "history": self.history,
+            "epoch_loss_sum": self.epoch_loss_sum,
+            "epoch_loss_count": self.epoch_loss_count,
+            "stopped": self.stopped,
+            "data_fingerprint": self.prepared.fingerprint,
+            "world_size": self.ctx.world,
+        }
+        if self.scaler is not None:
+            state["scaler"] = self.scaler.state_dict()
+        state.update(extra)
+        return state
+
+    def _save_last(self, epoch: int, batch: int) -> None:
+        if self.ctx.is_main:
+            save_checkpoint(
+                self._state(epoch, batch, {}), self.run_dir / runs.CHECKPOINTS / runs.LAST
+            )
+        ddp.barrier(self.ctx)
+
+    def _restore(self) -> tuple[int, int]:
+        path = self.run_dir / runs.CHECKPOINTS / runs.LAST
+        state = load_checkpoint(path)
+        if state.get("data_fingerprint") != self.prepared.fingerprint:
+            raise CheckpointError(
+                f"checkpoint {path} was trained on data {state.get('data_fingerprint')}, but the "
+                f"experiment now builds data {self.prepared.fingerprint}; resume with the run's "
+                "own config.yaml"
+            )
+        if state.get("world_size") != self.ctx.world:
+            raise CheckpointError(
+                f"checkpoint {path} was written by {state.get('world_size')} processes; resume "
+                f"with the same number (now {self.ctx.world}) so the data order matches"
+            )
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        if self.scaler is not None and "scaler" in state:
+            self.scaler.load_state_dict(state["scaler"])
+        restore_rng(state["rng"])
+        self.step = int(state["step"])
+        self.best_nll = float(state["best_nll"])
+        self.best_epoch = int(state["best_epoch"])
+        self.bad_epochs = int(state["bad_epochs"])
+        self.history = list(state["history"])
+        self.epoch_loss_sum = float(state["epoch_loss_sum"])
+        self.epoch_loss_count = int(state["epoch_loss_count"])
+        self.stopped = bool(state["stopped"])
+        return int(state["epoch"]), int(state["batch_in_epoch"])
+
+    # ---------------------------------------------------------------- loop
+
+    def _train_step(self, net: nn.Module, global_idx: torch.Tensor) -> float:
+        local = ddp.shard(global_idx, self.ctx)
+        windows = gather_windows(self.bars, local, self.model.window)
+        with self.autocast():
+            logits, edges = net(windows)
+        targets = bucketize(self.returns[local], edges.float())
+        mask = targets >= 0
+        loss = self.loss_fn(logits.float(), targets.clamp(min=0), edges.float(), mask)
+        # DDP averages gradients over ranks: weight each rank by its share of the global batch.
+        scale = self.ctx.world * len(local) / len(global_idx)
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(loss * scale).backward()
+            self.scaler.unscale_(self.optimizer)
+        else:
+            (loss * scale).backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+        self.scheduler.step()
+        self.step += 1
+        # The reported loss is the global-batch mean (exact across ranks).
+        value = torch.tensor(
+            [float(loss.detach()) * len(local)], dtype=torch.float64, device=self.device
+        )
+        return float(ddp.all_reduce_sum(self.ctx, value)) / len(global_idx)
+
+    def train(self, on_epoch: Callable[[int, dict[str, float]], None] | None) -> TrainResult:
+        self._prepare()
+        if not self.resume:
+            fit_data_dependent(self.model, self.prepared, self.exp.seed)
+        self.model.to(self.device)
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay
+        )
+        self.scheduler = warmup_cosine(self.optimizer, self.total_steps, self.cfg.warmup_fraction)
+        self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None  # type: ignore[attr-defined]
+        self.step, self.best_nll, self.best_epoch, self.bad_epochs = 0, math.inf, -1, 0
+        self.history = []
+        self.epoch_loss_sum, self.epoch_loss_count, self.stopped = 0.0, 0, False
+        start_epoch, start_batch = 0, 0
+        if self.resume:
+            start_epoch, start_batch = self._restore()
+        elif self.ctx.is_main:
+            self._write_metadata()
+        net: nn.Module = _LogitsAndEdges(self.model)
+        if self.ctx.enabled:
+            net = nn.parallel.DistributedDataParallel(
+                net, device_ids=[self.device.index] if self.device.type == "cuda" else None
+            )
+        train_ends = torch.as_tensor(self.prepared.samples.train, device=self.device)
+        epoch = start_epoch
+        while epoch < self.cfg.epochs and not self.stopped:
+            self._run_epoch(net, train_ends, epoch, start_batch, on_epoch)
+            start_batch = 0
+            epoch += 1
+        return self._finish()
+
+    def _run_epoch(
+        self,
+        net: nn.Module,
+        train_ends: torch.Tensor,
+        epoch: int,
+        start_batch: int,
+        on_epoch: Callable[[int, dict[str, float]], None] | None,
+    ) -> None:
+        order = torch.randperm(len(train_ends), generator=epoch_generator(self.exp.seed, epoch))
+        order = order[: self.n_epoch].to(self.device)
+        bs = self.cfg.batch_size
+        bar = tqdm(
+            total=self.steps_per_epoch,
+            initial=start_batch,
+            desc=f"epoch {epoch + 1}/{self.cfg.epochs}",
+            disable=not (self.progress and self.ctx.is_main),
+            leave=False,
+            dynamic_ncols=True,
+        )
+        if start_batch == 0:
+            self.epoch_loss_sum, self.epoch_loss_count = 0.0, 0
+        for batch in range(start_batch, self.steps_per_epoch):
+            self.model.train()
+            global_idx = train_ends[order[batch * bs : (batch + 1) * bs]]
+            if len(global_idx) < self.ctx.world:
+                continue  # a tail batch too small to give every rank a sample
+            loss = self._train_step(net, global_idx)
+            self.epoch_loss_sum += loss
+            self.epoch_loss_count += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.4f}", lr=f"{self.scheduler.get_last_lr()[0]:.2e}")
+            if self.step % self.cfg.checkpoint_every_steps == 0:
+                self._save_last(epoch, batch + 1)
+        bar.close()
+        val = _sharded_val_nll(
+            self.model,
+            self.bars,
+            self.returns,
+            self.prepared.samples.val,
+            bs * EVAL_BATCH_MULTIPLE,
+            self.ctx,
+            self.autocast,
+            self.horizons,
+        )
+        row: dict[str, Any] = {
+            "epoch": epoch + 1,
+            "step": self.step,
+            "lr": float(self.scheduler.get_last_lr()[0]),
+            "train_loss": self.epoch_loss_sum / max(1, self.epoch_loss_count),
+            **{f"val_{k}": v for k, v in val.items()},
+        }
+        self.history.append(row)
+        improved = val["nll"] < self.best_nll
+        if improved:
+            self.best_nll, self.best_epoch, self.bad_epochs = val["nll"], epoch + 1, 0
+            if self.ctx.is_main:  # best before last: a resume re-derives the same best
+                save_checkpoint(
+                    {"model": self.model.state_dict(), "epoch": epoch + 1, "val": val},
+                    self.run_dir / runs.CHECKPOINTS / runs.BEST,
+                )
+        else:
+            self.bad_epochs += 1
+        self.stopped = self.bad_epochs >= self.cfg.patience
+        self._save_last(epoch + 1, 0)
+        if self.ctx.is_main:
+            write_history(self.run_dir, self.history)
+            if self.progress:
+                tqdm.write(
+                    f"epoch {epoch + 1}: train {row['train_loss']:.4f}  val nll {val['nll']:.4f}"
+                    + ("  *" if improved else "")
+                )
+        if on_epoch is not None:
+            on_epoch(epoch, val)
+
+    def _finish(self) -> TrainResult:
+        best = load_checkpoint(self.run_dir / runs.CHECKPOINTS / runs.BEST, self.device)
+        self.model.load_state_dict(best["model"])
+        logits, targets, mask = predict_logits(
+            self.model,
+            self.bars,
+            self.returns,
+            self.prepared.samples.val,
+            self.cfg.batch_size * EVAL_BATCH_MULTIPLE,
+            self.autocast,
+        )
+        before = nll_metrics(logits, targets, mask, self.horizons)
+        factor = fit_temperature(logits, targets, mask)
+        with torch.no_grad():
+            self.model.temperature.mul_(factor.to(self.model.temperature.device))
+        after = nll_metrics(logits / factor[None, :, None], targets, mask, self.horizons)
+        val_metrics = {**after, **{f"{k}_uncalibrated": v for k, v in before.items()}}
+        val_metrics["best_epoch"] = float(self.best_epoch)
+        for seconds, t in zip(self.horizons, self.model.temperature.tolist(), strict=True):
+            val_metrics[f"temperature_h{seconds:g}"] = float(t)
+        self.model.cpu().eval()
+        if self.ctx.is_main:
+            save_checkpoint(
+                {"model": self.model.state_dict(), "val": val_metrics},
+                self.run_dir / runs.CHECKPOINTS / runs.FINAL,
+            )
+            runs.write_json(self.run_dir / runs.METRICS_FILE, {"val": val_metrics})
+            write_history(self.run_dir, self.history)
+        ddp.barrier(self.ctx)
+        return TrainResult(self.run_dir, self.model, val_metrics, list(self.history))
+
+
+def _iso(ts_ns: Any) -> str:
+    return str(np.datetime64(int(ts_ns), "ns"))[:23] + "Z"
+
+
+def run_training(
+    resolved: ResolvedExperiment,
+    *,
+    run_dir: Path | None = None,
+    resume: bool = False,
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train the experiment's model; see the module docstring. ``on_epoch(epoch, val_metrics)``
+    runs after each epoch's validation and checkpoint; an exception it raises (e.g.
+    ``optuna.TrialPruned``) propagates with the run folder left consistent and resumable."""
+    return train_fold(
+        resolved, run_dir=run_dir, resume=resume, on_epoch=on_epoch, progress=progress
+    )
+
+
+def train_fold(
+    resolved: ResolvedExperiment,
+    *,
+    run_dir: Path | None = None,
+    resume: bool = False,
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    progress: bool = True,
+    fold: int | None = None,
+) -> TrainResult:
+    """:func:`run_training` on walk-forward fold ``fold`` (None: the experiment's single split)."""
+    trainer = Trainer(resolved, run_dir, resume, progress, fold)
+    try:
+        return trainer.train(on_epoch)
+    finally:
+        ddp.teardown(trainer.ctx)
