@@ -33,6 +33,10 @@ class AshModel(nn.Module):
     ``temperature`` ``[H]`` (1 until calibrated).
     """
 
+    feature_mean: torch.Tensor
+    feature_std: torch.Tensor
+    temperature: torch.Tensor
+
     def __init__(
         self,
         ctx: ModelContext,
@@ -82,7 +86,7 @@ class AshModel(nn.Module):
         self.register_buffer("temperature", torch.ones(len(self.horizons)))
 
     def _check(self, bars: torch.Tensor) -> None:
-        if torch.jit.is_tracing():
+        if torch.jit.is_tracing():  # type: ignore[no-untyped-call,attr-defined]
             return
         if bars.dim() != 3 or bars.shape[1:] != (self.window, len(self.ctx.bar_columns)):
             raise ValueError(
@@ -104,12 +108,13 @@ class AshModel(nn.Module):
         """Temperature-scaled logits ``[B, H, K]`` (what losses train on)."""
         self._check(bars)
         rep = self.backbone(self.features(bars))
-        logits = self.head(rep).view(-1, len(self.horizons), self.n_buckets)
+        logits: torch.Tensor = self.head(rep).view(-1, len(self.horizons), self.n_buckets)
         return logits / self.temperature.view(1, -1, 1)
 
     def edges(self, bars: torch.Tensor) -> torch.Tensor:
         """Bucket edges ``[B, H, K + 1]`` in bps from the discretizer."""
-        return self.discretizer(bars)  # type: ignore[no-any-return]
+        edges: torch.Tensor = self.discretizer(bars)
+        return edges
 
     def forward(self, bars: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(probs[B, H, K], edges[B, H, K + 1])`` — the ONNX contract's outputs."""
@@ -125,9 +130,9 @@ class AshModel(nn.Module):
         std 1 so it normalizes to 0 instead of blowing up.
         """
         data = torch.as_tensor(windows, dtype=torch.float32)
-        self._check(data[:1]) if len(data) else None
         if len(data) == 0:
             raise ValueError("fit_normalization needs at least one training window")
+        self._check(data[:1])
         total = torch.zeros(self.n_features, dtype=torch.float64)
         total_sq = torch.zeros(self.n_features, dtype=torch.float64)
         count = 0

@@ -26,6 +26,8 @@ class LossConfig(ComponentConfig):
 class WeightedLoss(Loss):
     """Shared masking and per-horizon weighting; subclasses return per-entry scores ``[B, H]``."""
 
+    weights: torch.Tensor
+
     def __init__(self, config: ComponentConfig, n_horizons: int, n_buckets: int) -> None:
         super().__init__(config, n_horizons, n_buckets)
         assert isinstance(config, LossConfig)
@@ -164,7 +166,8 @@ class Focal(WeightedLoss):
     ) -> torch.Tensor:
         gamma = self.config.gamma  # type: ignore[attr-defined]
         log_p = torch.gather(torch.log_softmax(logits, -1), -1, targets.unsqueeze(-1)).squeeze(-1)
-        return -((1.0 - log_p.exp()).clamp(min=0.0) ** gamma) * log_p
+        focal: torch.Tensor = -((1.0 - log_p.exp()).clamp(min=0.0) ** gamma) * log_p
+        return focal
 
 
 ALL_LOSSES = (CrossEntropy, SoftGaussian, RankedProbabilityScore, Focal)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ash.bars.columns import bar_columns
+from ash.bars.columns import MONEYNESS_GRID, bar_columns
 
 ALL_COLUMNS = bar_columns(options=True, context=True)
 
@@ -24,7 +24,8 @@ def _lattice_walk(
     """Integer-cent random walk with mostly zero moves (a quiet 1 s tape)."""
     steps = rng.choice([-2, -1, 0, 1, 2], p=[0.03, 0.12, 0.7, 0.12, 0.03], size=shape)
     steps[:, 0] = 0
-    return start[:, None] + np.cumsum(steps, axis=1)
+    walk: np.ndarray = start[:, None] + np.cumsum(steps, axis=1)
+    return walk
 
 
 def make_bars(
@@ -78,7 +79,7 @@ def make_bars(
     for expiry, offset in (("7d", -0.01), ("30d", 0.0), ("90d", 0.012)):
         atm = atm30 + offset
         values[f"atm_iv_{expiry}"] = atm
-        for k, moneyness in (("k090", 0.9), ("k095", 0.95), ("k100", 1.0), ("k105", 1.05), ("k110", 1.1)):  # fmt: skip
+        for k, moneyness in zip(MONEYNESS_GRID, (0.9, 0.95, 1.0, 1.05, 1.1), strict=True):
             values[f"iv_{k}_{expiry}"] = (
                 atm + 0.4 * (1.0 - moneyness) + 0.8 * (1.0 - moneyness) ** 2
             )

@@ -33,7 +33,8 @@ def check_config_roundtrip(cls: type[Component], config: ComponentConfig | None 
     name = getattr(cls, "name", None)
     if not isinstance(name, str) or not name.isidentifier():
         raise ConformanceError(
-            f"{cls.__name__}.name must be a Python identifier (it is the YAML `kind:`); got {name!r}"
+            f"{cls.__name__}.name must be a Python identifier (it is the YAML `kind:`); "
+            f"got {name!r}"
         )
     kind = getattr(cls, "kind", None)
     if kind not in KIND_BASES or not issubclass(cls, KIND_BASES[kind]):

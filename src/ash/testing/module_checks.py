@@ -55,7 +55,7 @@ def _check_grads(module: nn.Module, loss: torch.Tensor, what: str, require_all: 
     if not params:
         return
     module.zero_grad()
-    loss.backward()
+    loss.backward()  # type: ignore[no-untyped-call]
     missing = [n for n, p in params if p.grad is None]
     if require_all and missing:
         raise ConformanceError(
@@ -161,7 +161,7 @@ def check_discretizer(
 
     def edges_of(x: torch.Tensor, label: str) -> torch.Tensor:
         with torch.no_grad():
-            e = disc(x)
+            e: torch.Tensor = disc(x)
         if tuple(e.shape) != (x.shape[0], h, k + 1):
             raise ConformanceError(
                 f"{what}: edges shape {tuple(e.shape)} on {label}, want {(x.shape[0], h, k + 1)}"

@@ -32,7 +32,7 @@ def export_onnx(
             torch.onnx.export(
                 module,
                 (example,),
-                buffer,
+                buffer,  # type: ignore[arg-type]
                 dynamo=False,
                 opset_version=OPSET,
                 input_names=[input_name],

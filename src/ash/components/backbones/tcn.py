@@ -32,7 +32,8 @@ class CausalBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = F.gelu(self.conv1(F.pad(x, (self.pad, 0))))
         h = self.drop(F.gelu(self.conv2(F.pad(h, (self.pad, 0)))))
-        return x + h
+        out: torch.Tensor = x + h
+        return out
 
 
 class TCNBackbone(Backbone):

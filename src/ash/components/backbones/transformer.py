@@ -137,6 +137,5 @@ class TransformerBackbone(Backbone):
         for block in self.blocks:
             h = block(h)
         h = self.ln_f(h)
-        if self.cfg.pooling == "mean":
-            return h.mean(dim=1)
-        return h[:, -1, :]
+        pooled: torch.Tensor = h.mean(dim=1) if self.cfg.pooling == "mean" else h[:, -1, :]
+        return pooled

@@ -8,6 +8,7 @@ the variables from a bar window. The ``regime_buckets`` feature builder combines
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import torch
@@ -18,13 +19,15 @@ from ash.components.ops import rolling_mean, rolling_sum, safe_div
 
 
 class RegimeBucketizer(nn.Module):
+    edges: torch.Tensor
+
     """Fixed increasing edges ``e_1 < … < e_{K−1}``; bucket ``k`` holds ``e_k <= x < e_{k+1}``
     (open-ended at both ends), so K = len(edges) + 1 regimes."""
 
     def __init__(self, edges: Sequence[float], what: str) -> None:
         super().__init__()
         values = list(edges)
-        if not values or any(b <= a for a, b in zip(values, values[1:], strict=False)):
+        if not values or any(b <= a for a, b in itertools.pairwise(values)):
             raise ValueError(
                 f"{what} regime edges must be non-empty and strictly increasing; got {values}"
             )
@@ -53,14 +56,17 @@ def implied_vol_value(iv: torch.Tensor) -> torch.Tensor:
 
 def realized_vol_value(price: torch.Tensor, window: int, bar_seconds: float) -> torch.Tensor:
     """Annualized realized vol (decimal) of 1-bar returns over ``window`` bars."""
-    return realized(price, window) * 1e-4 * (TRADING_SECONDS_PER_YEAR / bar_seconds) ** 0.5
+    scale = 1e-4 * float(TRADING_SECONDS_PER_YEAR / bar_seconds) ** 0.5
+    rv: torch.Tensor = realized(price, window) * scale
+    return rv
 
 
 def relative_volume_value(volume: torch.Tensor, short: int, long: int) -> torch.Tensor:
-    """Mean volume per bar over ``short`` bars divided by the mean over ``long`` bars (0 if none)."""
+    """Mean volume per bar over ``short`` bars / the mean over ``long`` bars (0 if none)."""
     v = torch.clamp(volume, min=0.0)
-    return safe_div(
+    ratio: torch.Tensor = safe_div(
         rolling_mean(v, short),
         rolling_sum(v, long)
         / torch.clamp(torch.cumsum(torch.ones_like(v), dim=1), max=float(long)),
     )
+    return ratio

@@ -46,6 +46,7 @@ def snap_to_odd_half_ticks(width_ticks: float) -> float:
 class FixedWidthDiscretizer(EdgeDiscretizer):
     """Static price-unit buckets, mapped to bps through the last bar's price."""
 
+    inner_price_edges: torch.Tensor
     name = "fixed_width"
     Config: ClassVar[type[ComponentConfig]] = FixedWidthConfig
 

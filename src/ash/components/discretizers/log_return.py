@@ -73,6 +73,7 @@ def uniform_widths(
 class LogReturnDiscretizer(EdgeDiscretizer):
     """Static, centred uniform bps buckets per horizon (default 101 over ±50 bps at 60 s, √h)."""
 
+    inner_edges: torch.Tensor
     name = "log_return"
     Config: ClassVar[type[ComponentConfig]] = LogReturnConfig
 

@@ -91,6 +91,8 @@ def strictly_increasing_f32(edges: np.ndarray) -> np.ndarray:
 class QuantileDiscretizer(EdgeDiscretizer):
     """Per-horizon equal-population (up to atoms) buckets fitted on training returns."""
 
+    inner_edges: torch.Tensor
+    fitted: torch.Tensor
     name = "quantile"
     Config: ClassVar[type[ComponentConfig]] = QuantileConfig
 

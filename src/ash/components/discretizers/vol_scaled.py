@@ -37,6 +37,8 @@ class VolScaledConfig(SymmetricConfig):
 class VolScaledDiscretizer(EdgeDiscretizer):
     """Window-dependent edges: a centred uniform grid scaled by realized volatility."""
 
+    sqrt_horizon_bars: torch.Tensor
+    grid: torch.Tensor
     name = "vol_scaled"
     Config: ClassVar[type[ComponentConfig]] = VolScaledConfig
 
