@@ -6,3 +6,11 @@ pub mod error;
 pub mod runtime;
 pub mod bars;
 pub mod decode;
+pub mod model;
+pub mod predictor;
+
+pub use contract::{ModelSpec, Violation};
+pub use error::{Error, Result};
+pub use predictor::{HorizonPrediction, Prediction, PredictorConfig, PricePredictor, Tick, TickError, Updated};
+pub use runtime::{Device, SessionConfig};
+pub mod npy;

@@ -287,6 +287,14 @@ fn check_run(session: &mut Session, spec: &ModelSpec) -> Vec<Violation> {
     reported
 }
 
+/// Run the model once at batch 1 on synthetic bars; `Err` carries ONNX Runtime's message.
+pub fn smoke_run(session: &mut Session, spec: &ModelSpec) -> Result<(), String> {
+    let bars = synthetic::synthetic_bars(&spec.bar_columns, spec.window, 1, spec.bar_seconds, 1);
+    let shape = [1i64, spec.window as i64, spec.n_columns() as i64];
+    let input = TensorRef::from_array_view((shape, &bars[..])).map_err(|e| e.to_string())?;
+    session.run(ort::inputs![INPUT_NAME => input]).map(|_| ()).map_err(|e| e.to_string())
+}
+
 fn first_line(s: &str) -> &str {
     s.trim().lines().next().unwrap_or("")
 }

@@ -1,0 +1,347 @@
+//! `PricePredictor`: ticks in, per-horizon distributions out, for one or many symbols.
+//!
+//! `ort`'s `Session::run` takes `&mut self`, so a predictor owns exactly one session and every
+//! method that runs the model takes `&mut self`. For multi-threaded serving, shard symbols over a
+//! pool of predictors (one per thread, each with its own session; see docs/runtime.md) instead of
+//! sharing one behind a lock.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use ort::session::Session;
+use ort::value::TensorRef;
+
+use crate::bars::columns::N_OPTION;
+use crate::bars::{BarBuilder, BarRow, BarSpec, BuildStats, ColumnMap, Event, Reject, WindowRing};
+use crate::contract::{ModelSpec, EDGES_NAME, INPUT_NAME, PROBS_NAME};
+use crate::decode::{summarize_into, Summary, DEFAULT_QUANTILES};
+use crate::error::{Error, Result};
+use crate::model::load_model;
+use crate::runtime::SessionConfig;
+
+/// How a predictor is built.
+#[derive(Debug, Clone)]
+pub struct PredictorConfig {
+    pub session: SessionConfig,
+    /// The ONNX Runtime library (else `ORT_DYLIB_PATH`).
+    pub ort_lib: Option<PathBuf>,
+    /// When set, ticks for any other symbol are rejected (`unknown_symbol`).
+    pub symbols: Option<Vec<String>>,
+    /// Quantile levels of the summaries.
+    pub quantiles: Vec<f64>,
+    /// Local trading window "HH:MM-HH:MM" (BarSpec.session); `None` keeps every event.
+    pub session_window: Option<String>,
+    /// Input buffer capacity in windows (grows once if a larger batch is asked for).
+    pub max_batch: usize,
+}
+
+impl Default for PredictorConfig {
+    fn default() -> Self {
+        PredictorConfig {
+            session: SessionConfig::default(),
+            ort_lib: None,
+            symbols: None,
+            quantiles: DEFAULT_QUANTILES.to_vec(),
+            session_window: None,
+            max_batch: 512,
+        }
+    }
+}
+
+/// One tick for one symbol.
+#[derive(Debug, Clone, Copy)]
+pub struct Tick<'a> {
+    pub symbol: &'a str,
+    pub event: Event<'a>,
+}
+
+/// Why `update` refused a tick (counted by the caller).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TickError {
+    #[error("unknown symbol {0:?}")]
+    UnknownSymbol(String),
+    #[error("{}", .0.name())]
+    Rejected(Reject),
+}
+
+impl TickError {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            TickError::UnknownSymbol(_) => "unknown_symbol",
+            TickError::Rejected(r) => r.name(),
+        }
+    }
+}
+
+/// What a tick did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Updated {
+    /// Bars finished by this tick (the previous open bar plus forward-filled empty bars).
+    pub bars_closed: u32,
+    /// The symbol has a full window (a prediction can be made).
+    pub ready: bool,
+}
+
+/// One horizon's distribution and its summary.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HorizonPrediction {
+    pub horizon_s: f64,
+    pub probs: Vec<f32>,
+    pub edges: Vec<f32>,
+    #[serde(flatten)]
+    pub summary: Summary,
+}
+
+/// A prediction for one symbol from its last `window` bars.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Prediction {
+    pub symbol: String,
+    /// Start (UTC ns) of the last bar of the window; horizons count from its end.
+    pub bar_ts: i64,
+    /// The reference price of the last bar (`ash.reference_price`).
+    pub reference_price: f64,
+    pub horizons: Vec<HorizonPrediction>,
+}
+
+struct SymbolState {
+    name: String,
+    builder: BarBuilder,
+    ring: WindowRing,
+    /// Bars finished since the last prediction for this symbol.
+    fresh_bars: u32,
+}
+
+pub struct PricePredictor {
+    session: Session,
+    spec: ModelSpec,
+    bar_spec: BarSpec,
+    columns: ColumnMap,
+    index: HashMap<String, usize>,
+    states: Vec<SymbolState>,
+    allowed: Option<HashSet<String>>,
+    input: Vec<f32>,
+    levels: Vec<f64>,
+    scratch: Vec<f64>,
+    use_mid: bool,
+}
+
+impl PricePredictor {
+    /// Load and validate `model_path` (contract v1), check the runtime can build its bars, and
+    /// open the session. CUDA that cannot start is an error, never a silent CPU fallback.
+    pub fn new(model_path: impl AsRef<Path>, config: PredictorConfig) -> Result<Self> {
+        let loaded = load_model(model_path.as_ref(), config.ort_lib.as_deref(), &config.session)?;
+        let spec = loaded.spec;
+        if spec.bar_columns_version != crate::bars::columns::BAR_COLUMNS_VERSION {
+            return Err(Error::Unservable(format!(
+                "the model's bars are ash.bar_columns_version {}, this runtime builds version {}",
+                spec.bar_columns_version,
+                crate::bars::columns::BAR_COLUMNS_VERSION
+            )));
+        }
+        let columns = ColumnMap::new(&spec.bar_columns).map_err(Error::Unservable)?;
+        let bar_spec = BarSpec::new(
+            spec.bar_seconds,
+            &spec.timezone,
+            spec.gap_seconds,
+            config.session_window.as_deref(),
+            &spec.gap_policy,
+        )
+        .map_err(|e| Error::Unservable(format!("bar spec from the model metadata: {e}")))?;
+        if let Some(bad) = config.quantiles.iter().find(|q| !(**q > 0.0 && **q < 1.0)) {
+            return Err(Error::Input(format!("quantile level {bad} must be in (0, 1)")));
+        }
+        let per_window = spec.window * spec.n_columns();
+        Ok(PricePredictor {
+            session: loaded.session,
+            input: vec![0.0; per_window * config.max_batch.max(1)],
+            use_mid: spec.reference_price == "mid",
+            spec,
+            bar_spec,
+            columns,
+            index: HashMap::new(),
+            states: Vec::new(),
+            allowed: config.symbols.map(|s| s.into_iter().collect()),
+            levels: config.quantiles,
+            scratch: Vec::new(),
+        })
+    }
+
+    pub fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    /// The serving session (e.g. to time a bare `Session::run` against `predict`).
+    pub fn session_mut(&mut self) -> &mut Session {
+        &mut self.session
+    }
+
+    /// Symbols seen so far, in first-seen order.
+    pub fn symbols(&self) -> impl Iterator<Item = &str> {
+        self.states.iter().map(|s| s.name.as_str())
+    }
+
+    pub fn stats(&self, symbol: &str) -> Option<&BuildStats> {
+        self.index.get(symbol).map(|i| self.states[*i].builder.stats())
+    }
+
+    pub fn is_ready(&self, symbol: &str) -> bool {
+        self.index.get(symbol).is_some_and(|i| self.states[*i].ring.is_ready())
+    }
+
+    fn state_index(&mut self, symbol: &str) -> std::result::Result<usize, TickError> {
+        if let Some(i) = self.index.get(symbol) {
+            return Ok(*i);
+        }
+        if let Some(allowed) = &self.allowed {
+            if !allowed.contains(symbol) {
+                return Err(TickError::UnknownSymbol(symbol.to_string()));
+            }
+        }
+        // First tick of a new symbol: the only allocation on the tick path.
+        let i = self.states.len();
+        self.states.push(SymbolState {
+            name: symbol.to_string(),
+            builder: BarBuilder::new(self.bar_spec.clone()),
+            ring: WindowRing::new(self.spec.window, self.spec.n_columns(), self.bar_spec.gap_policy),
+            fresh_bars: 0,
+        });
+        self.index.insert(symbol.to_string(), i);
+        Ok(i)
+    }
+
+    /// Ingest one tick: O(1), no allocation once the symbol is known.
+    pub fn update(&mut self, tick: &Tick<'_>) -> std::result::Result<Updated, TickError> {
+        let i = self.state_index(tick.symbol)?;
+        let columns = &self.columns;
+        let state = &mut self.states[i];
+        let (ring, builder) = (&mut state.ring, &mut state.builder);
+        let mut closed = 0u32;
+        let mut sink = |row: BarRow<'_>| {
+            ring.push(&row, columns);
+            closed += 1;
+        };
+        builder.push(&tick.event, &mut sink).map_err(TickError::Rejected)?;
+        state.fresh_bars += closed;
+        Ok(Updated { bars_closed: closed, ready: state.ring.is_ready() })
+    }
+
+    /// The clock reached `ts` (UTC ns) for every symbol: finish open bars that lie before it.
+    /// Calls `on_closed` with each symbol that got a bar.
+    pub fn advance(&mut self, ts: i64, mut on_closed: impl FnMut(&str)) {
+        let columns = &self.columns;
+        for state in &mut self.states {
+            let ring = &mut state.ring;
+            let mut sink = |row: BarRow<'_>| ring.push(&row, columns);
+            if state.builder.advance(ts, &mut sink) {
+                state.fresh_bars += 1;
+                on_closed(&state.name);
+            }
+        }
+    }
+
+    /// Bars finished for `symbol` since its last prediction.
+    pub fn fresh_bars(&self, symbol: &str) -> u32 {
+        self.index.get(symbol).map_or(0, |i| self.states[*i].fresh_bars)
+    }
+
+    /// Predict for one symbol from its last `window` bars.
+    pub fn predict(&mut self, symbol: &str) -> Result<Prediction> {
+        let mut out = self.predict_batch(&[symbol])?;
+        out.pop().ok_or_else(|| Error::Input("empty prediction".into()))
+    }
+
+    /// Predict for many symbols in ONE ONNX Runtime call (batch = number of symbols).
+    pub fn predict_batch<S: AsRef<str>>(&mut self, symbols: &[S]) -> Result<Vec<Prediction>> {
+        let per_window = self.spec.window * self.spec.n_columns();
+        let batch = symbols.len();
+        if batch == 0 {
+            return Ok(Vec::new());
+        }
+        if self.input.len() < batch * per_window {
+            self.input.resize(batch * per_window, 0.0);
+        }
+        let mut meta = Vec::with_capacity(batch);
+        for (b, sym) in symbols.iter().enumerate() {
+            let sym = sym.as_ref();
+            let i = *self.index.get(sym).ok_or_else(|| Error::UnknownSymbol(sym.to_string()))?;
+            let state = &mut self.states[i];
+            if !state.ring.copy_window(&mut self.input[b * per_window..(b + 1) * per_window]) {
+                return Err(Error::NotReady { symbol: sym.to_string(), have: state.ring.len(), need: state.ring.window() });
+            }
+            state.fresh_bars = 0;
+            meta.push((state.ring.last_ts(), state.ring.reference_price(self.use_mid)));
+        }
+        let (probs, edges) = self.run_windows(batch)?;
+        let (nh, k) = (self.spec.n_horizons(), self.spec.n_buckets);
+        Ok(symbols
+            .iter()
+            .zip(meta)
+            .enumerate()
+            .map(|(b, (sym, (bar_ts, reference_price)))| Prediction {
+                symbol: sym.as_ref().to_string(),
+                bar_ts,
+                reference_price,
+                horizons: (0..nh)
+                    .map(|h| {
+                        let row = b * nh + h;
+                        self.horizon(h, &probs[row * k..(row + 1) * k], &edges[row * (k + 1)..(row + 1) * (k + 1)])
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+
+    fn horizon(&mut self, h: usize, probs: &[f32], edges: &[f32]) -> HorizonPrediction {
+        let mut summary =
+            Summary { mean_bps: 0.0, p_up: 0.0, p_down: 0.0, quantiles: Vec::with_capacity(self.levels.len()) };
+        summarize_into(probs, edges, &self.levels, &mut self.scratch, &mut summary);
+        HorizonPrediction { horizon_s: self.spec.horizons[h], probs: probs.to_vec(), edges: edges.to_vec(), summary }
+    }
+
+    /// Run the model on raw windows (`[batch, window, n_columns]`, oldest bar first), bypassing
+    /// the bar buffers: the parity path. Returns flat `probs` and `edges`.
+    pub fn run_raw(&mut self, windows: &[f32], batch: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+        let per_window = self.spec.window * self.spec.n_columns();
+        if windows.len() != batch * per_window {
+            return Err(Error::Input(format!(
+                "{} floats is not {batch} windows of {} bars x {} columns",
+                windows.len(),
+                self.spec.window,
+                self.spec.n_columns()
+            )));
+        }
+        if self.input.len() < windows.len() {
+            self.input.resize(windows.len(), 0.0);
+        }
+        self.input[..windows.len()].copy_from_slice(windows);
+        self.run_windows(batch)
+    }
+
+    /// One `Session::run` on the first `batch` windows of the reused input buffer.
+    fn run_windows(&mut self, batch: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+        let (w, c) = (self.spec.window, self.spec.n_columns());
+        let shape = [batch as i64, w as i64, c as i64];
+        let input = TensorRef::from_array_view((shape, &self.input[..batch * w * c]))
+            .map_err(|e| Error::ort("wrapping the input buffer", e))?;
+        let outputs =
+            self.session.run(ort::inputs![INPUT_NAME => input]).map_err(|e| Error::ort("running the model", e))?;
+        let (_, probs) =
+            outputs[PROBS_NAME].try_extract_tensor::<f32>().map_err(|e| Error::ort("reading probs", e))?;
+        let (_, edges) =
+            outputs[EDGES_NAME].try_extract_tensor::<f32>().map_err(|e| Error::ort("reading edges", e))?;
+        let (nh, k) = (self.spec.n_horizons(), self.spec.n_buckets);
+        if probs.len() != batch * nh * k || edges.len() != batch * nh * (k + 1) {
+            return Err(Error::Input(format!(
+                "the model returned {} probs and {} edges for batch {batch}; expected {} and {}",
+                probs.len(),
+                edges.len(),
+                batch * nh * k,
+                batch * nh * (k + 1)
+            )));
+        }
+        Ok((probs.to_vec(), edges.to_vec()))
+    }
+}
+
+/// An all-NaN surface update (every column unchanged): a convenient base for partial updates.
+pub const NO_SURFACE_CHANGE: [f64; N_OPTION] = [f64::NAN; N_OPTION];
