@@ -109,13 +109,13 @@ class DuckDBStore:
         ).fetchall()
         return sum(int(r[0]) for r in row) > 0
 
-    def is_view(self, kind: EventKind) -> bool:
+    def is_view(self, kind: str) -> bool:
         row = self.con.execute(
             "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal", [kind]
         ).fetchone()
         return bool(row and row[0])
 
-    def has(self, kind: EventKind) -> bool:
+    def has(self, kind: str) -> bool:
         return self._relation_exists(kind)
 
     def count(self, kind: EventKind) -> int:
