@@ -18,6 +18,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def contract() -> None:
+    """The ONNX contract v1 (docs/contract.md)."""
+
+
 @app.command("check")
 def check(
     model: Annotated[Path, typer.Argument(help="The ONNX model file to check.")],
