@@ -14,3 +14,6 @@ pub use error::{Error, Result};
 pub use predictor::{HorizonPrediction, Prediction, PredictorConfig, PricePredictor, Tick, TickError, Updated};
 pub use runtime::{Device, SessionConfig};
 pub mod npy;
+pub mod protocol;
+pub mod server;
+pub mod bench;

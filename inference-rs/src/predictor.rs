@@ -239,6 +239,20 @@ impl PricePredictor {
         }
     }
 
+    /// End of the stream: finish every open bar (as the batch builder's last bars). Calls
+    /// `on_closed` with each symbol that got a bar.
+    pub fn finish(&mut self, mut on_closed: impl FnMut(&str)) {
+        let columns = &self.columns;
+        for state in &mut self.states {
+            let ring = &mut state.ring;
+            let mut sink = |row: BarRow<'_>| ring.push(&row, columns);
+            if state.builder.finish(&mut sink) {
+                state.fresh_bars += 1;
+                on_closed(&state.name);
+            }
+        }
+    }
+
     /// Bars finished for `symbol` since its last prediction.
     pub fn fresh_bars(&self, symbol: &str) -> u32 {
         self.index.get(symbol).map_or(0, |i| self.states[*i].fresh_bars)

@@ -224,7 +224,7 @@ impl BarBuilder {
             Event::Quote { ts, bid, ask, bid_size, ask_size } => {
                 let Some(ts) = ts else { return self.reject(Reject::BadTimestamp) };
                 let finite_pos = |x: f64| x > 0.0 && x < f64::INFINITY;
-                let finite_nonneg = |x: f64| x >= 0.0 && x < f64::INFINITY;
+                let finite_nonneg = |x: f64| (0.0..f64::INFINITY).contains(&x);
                 if !(finite_pos(bid) && finite_pos(ask) && finite_nonneg(bid_size) && finite_nonneg(ask_size)) {
                     return self.reject(Reject::BadQuote);
                 }
@@ -428,9 +428,17 @@ impl BarBuilder {
         }
     }
 
-    /// End of the stream: emit the open bar (as the batch builder's last bar).
-    pub fn finish<F: FnMut(BarRow<'_>)>(&mut self, sink: &mut F) {
-        self.close_open(sink);
+    /// End of the stream: emit the open bar (as the batch builder's last bar). The bar stays
+    /// the segment's latest, so a later event continues the segment with forward-filled bars.
+    pub fn finish<F: FnMut(BarRow<'_>)>(&mut self, sink: &mut F) -> bool {
+        match self.open {
+            Some(open) if !self.open_emitted => {
+                self.emit(&open, sink);
+                self.open_emitted = true;
+                true
+            }
+            _ => false,
+        }
     }
 }
 

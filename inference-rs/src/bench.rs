@@ -1,0 +1,219 @@
+//! The `bench` subcommand: `update` ns/tick, `predict` p50/p99 at batch 1 against the bare
+//! `Session::run` on the same session and input (interleaved, same run), batched throughput,
+//! and optionally Python ONNX Runtime on the same model as a reference.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ort::value::TensorRef;
+
+use crate::bars::Event;
+use crate::contract::synthetic::Rng;
+use crate::contract::{EDGES_NAME, INPUT_NAME, PROBS_NAME};
+use crate::error::{Error, Result};
+use crate::predictor::{PredictorConfig, PricePredictor, Tick};
+
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub iters: usize,
+    pub ticks: usize,
+    pub batches: Vec<usize>,
+    pub config: PredictorConfig,
+    /// Python interpreter with onnxruntime, for the Python reference column (skipped if None).
+    pub python: Option<PathBuf>,
+}
+
+/// Synthetic ticks for one symbol: a quote and ~4 trades per bar on a 1-cent random walk.
+pub fn synthetic_ticks(n: usize, bar_ns: i64, seed: u64, start_ns: i64) -> Vec<Event<'static>> {
+    let mut rng = Rng::new(seed);
+    let mut mid_ticks: i64 = 30_000;
+    let mut ts = start_ns;
+    let step = (bar_ns / 5).max(1);
+    (0..n)
+        .map(|i| {
+            ts += step;
+            if i % 5 == 0 {
+                mid_ticks += rng.int(-1, 2);
+                let bid = (mid_ticks - 1) as f64 * 0.01;
+                Event::Quote { ts: Some(ts), bid, ask: bid + 0.02, bid_size: 100.0, ask_size: 200.0 }
+            } else {
+                let price = (mid_ticks + rng.int(-1, 2)) as f64 * 0.01;
+                Event::Trade { ts: Some(ts), price, size: (rng.int(1, 5) * 100) as f64, side: 0.0 }
+            }
+        })
+        .collect()
+}
+
+/// 10:00 New York on 2013-10-07, in UTC ns: ticks start inside a trading day.
+const START_NS: i64 = 1_381_154_400_000_000_000;
+
+fn percentiles(mut v: Vec<f64>) -> (f64, f64) {
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+    if v.is_empty() { (f64::NAN, f64::NAN) } else { (at(0.5), at(0.99)) }
+}
+
+fn warm(p: &mut PricePredictor, symbols: &[String], bar_ns: i64) -> Result<()> {
+    let need = (p.spec().window + 2) * 5;
+    for (k, s) in symbols.iter().enumerate() {
+        for e in synthetic_ticks(need, bar_ns, k as u64 + 1, START_NS) {
+            let _ = p.update(&Tick { symbol: s, event: e });
+        }
+        if !p.is_ready(s) {
+            return Err(Error::Input(format!("benchmark symbol {s} did not fill its window")));
+        }
+    }
+    Ok(())
+}
+
+/// One row of the table.
+pub struct ModelFigures {
+    pub model: String,
+    pub update_ns: f64,
+    pub predict: (f64, f64),
+    pub bare: (f64, f64),
+    pub python: Option<(f64, f64)>,
+    pub throughput: Vec<(usize, f64)>,
+}
+
+pub fn bench_model(model: &Path, o: &BenchOptions) -> Result<ModelFigures> {
+    let mut p = PricePredictor::new(model, o.config.clone())?;
+    let bar_ns = (p.spec().bar_seconds * 1e9).round() as i64;
+
+    // update: ns per tick, steady state (the symbol already exists).
+    let ticks = synthetic_ticks(o.ticks, bar_ns, 7, START_NS);
+    let _ = p.update(&Tick { symbol: "UPD", event: ticks[0] });
+    let start = Instant::now();
+    for e in &ticks[1..] {
+        let _ = black_box(p.update(black_box(&Tick { symbol: "UPD", event: *e })));
+    }
+    let update_ns = start.elapsed().as_secs_f64() * 1e9 / (ticks.len() - 1) as f64;
+
+    // predict vs bare Session::run, batch 1, interleaved on the same session and input.
+    let sym = vec!["SYM".to_string()];
+    warm(&mut p, &sym, bar_ns)?;
+    let (w, c) = (p.spec().window, p.spec().n_columns());
+    // Same shape as the predictor's window; the cost of these graphs does not depend on values.
+    let window = crate::contract::synthetic::synthetic_bars(&p.spec().bar_columns, w, 1, p.spec().bar_seconds, 1);
+    let (mut pred, mut bare) = (Vec::with_capacity(o.iters), Vec::with_capacity(o.iters));
+    for i in 0..o.iters + o.iters / 10 {
+        let t = Instant::now();
+        black_box(p.predict("SYM")?);
+        let dp = t.elapsed().as_secs_f64() * 1e6;
+        let t = Instant::now();
+        {
+            let tensor = TensorRef::from_array_view(([1i64, w as i64, c as i64], &window[..]))
+                .map_err(|e| Error::ort("bench input", e))?;
+            let out = p.session_mut().run(ort::inputs![INPUT_NAME => tensor]).map_err(|e| Error::ort("bench run", e))?;
+            let probs = out[PROBS_NAME].try_extract_tensor::<f32>().map_err(|e| Error::ort("bench probs", e))?;
+            let edges = out[EDGES_NAME].try_extract_tensor::<f32>().map_err(|e| Error::ort("bench edges", e))?;
+            black_box((probs.1[0], edges.1[0]));
+        }
+        let db = t.elapsed().as_secs_f64() * 1e6;
+        if i >= o.iters / 10 {
+            pred.push(dp);
+            bare.push(db);
+        }
+    }
+
+    // Batched throughput: predict_batch over n ready symbols, one ONNX call each.
+    let mut throughput = Vec::new();
+    for &n in &o.batches {
+        let symbols: Vec<String> = (0..n).map(|k| format!("S{k}")).collect();
+        warm(&mut p, &symbols, bar_ns)?;
+        let reps = (o.iters / n.max(1)).clamp(3, 200);
+        let t = Instant::now();
+        for _ in 0..reps {
+            black_box(p.predict_batch(&symbols)?);
+        }
+        throughput.push((n, (n * reps) as f64 / t.elapsed().as_secs_f64()));
+    }
+
+    let python = o.python.as_deref().and_then(|py| python_reference(py, model, o.iters));
+    Ok(ModelFigures {
+        model: model.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+        update_ns,
+        predict: percentiles(pred),
+        bare: percentiles(bare),
+        python,
+        throughput,
+    })
+}
+
+const PYTHON_REFERENCE: &str = r#"
+import sys, time, numpy as np, onnxruntime as ort
+path, iters = sys.argv[1], int(sys.argv[2])
+o = ort.SessionOptions(); o.intra_op_num_threads = 1; o.inter_op_num_threads = 1
+o.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL; o.log_severity_level = 3
+s = ort.InferenceSession(path, sess_options=o, providers=["CPUExecutionProvider"])
+shape = s.get_inputs()[0].shape
+x = np.random.default_rng(0).uniform(99, 101, size=(1, shape[1], shape[2])).astype(np.float32)
+t = []
+for i in range(iters + iters // 10):
+    a = time.perf_counter(); s.run(["probs", "edges"], {"bars": x}); b = time.perf_counter()
+    if i >= iters // 10: t.append((b - a) * 1e6)
+print(np.percentile(t, 50), np.percentile(t, 99))
+"#;
+
+/// Python ONNX Runtime `InferenceSession.run` p50/p99 (µs) on the same model, batch 1, 1 thread.
+fn python_reference(python: &Path, model: &Path, iters: usize) -> Option<(f64, f64)> {
+    let out = std::process::Command::new(python)
+        .args(["-c", PYTHON_REFERENCE])
+        .arg(model)
+        .arg(iters.to_string())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        eprintln!("bench: the Python reference failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut it = text.split_whitespace().filter_map(|v| v.parse::<f64>().ok());
+    Some((it.next()?, it.next()?))
+}
+
+/// The table, as Markdown.
+pub fn render(rows: &[ModelFigures], o: &BenchOptions) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "ash-serve bench: {} iterations, {} ticks, {} intra-op thread(s), {:?}\n\n",
+        o.iters, o.ticks, o.config.session.intra_threads, o.config.session.device
+    ));
+    s.push_str("| model | update ns/tick | predict p50 µs | predict p99 µs | bare run p50 µs | bare run p99 µs | overhead p50 | overhead p99 | python ort p50 µs | python ort p99 µs |\n");
+    s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for r in rows {
+        let (py50, py99) = r.python.map_or(("n/a".into(), "n/a".into()), |(a, b)| (format!("{a:.1}"), format!("{b:.1}")));
+        s.push_str(&format!(
+            "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.3}x | {:.3}x | {} | {} |\n",
+            r.model,
+            r.update_ns,
+            r.predict.0,
+            r.predict.1,
+            r.bare.0,
+            r.bare.1,
+            r.predict.0 / r.bare.0,
+            r.predict.1 / r.bare.1,
+            py50,
+            py99
+        ));
+    }
+    s.push_str("\nbatched throughput (predictions/s, one ONNX call per batch):\n\n| model |");
+    let batches: Vec<usize> = rows.first().map(|r| r.throughput.iter().map(|t| t.0).collect()).unwrap_or_default();
+    for b in &batches {
+        s.push_str(&format!(" {b} symbols |"));
+    }
+    s.push_str("\n|---|");
+    for _ in &batches {
+        s.push_str("---:|");
+    }
+    s.push('\n');
+    for r in rows {
+        s.push_str(&format!("| {} |", r.model));
+        for (_, t) in &r.throughput {
+            s.push_str(&format!(" {t:.0} |"));
+        }
+        s.push('\n');
+    }
+    s
+}
