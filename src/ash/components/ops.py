@@ -67,12 +67,17 @@ def lag(x: torch.Tensor, steps: int) -> torch.Tensor:
 
 
 def rolling_sum(x: torch.Tensor, window: int) -> torch.Tensor:
-    """Sum over the last ``window`` positions (fewer at the start), by cumsum difference."""
-    c = torch.cumsum(x, dim=1)
-    if window >= x.shape[1]:
-        return c
-    zeros = torch.zeros_like(c[:, :window])
-    return c - torch.cat([zeros, c[:, :-window]], dim=1)
+    """Sum over the last ``window`` positions (fewer at the start), by cumsum difference.
+
+    The running sum is kept in float64 (a ``Cast`` and a float64 ``CumSum`` in ONNX, O(W)):
+    in float32 a difference of two large running sums loses ~eps·W/window of relative precision
+    (1e-4 for a 30-bar window in a 2400-bar series), in float64 nothing measurable.
+    """
+    c = torch.cumsum(x.to(torch.float64), dim=1)
+    if window < x.shape[1]:
+        zeros = torch.zeros_like(c[:, :window])
+        c = c - torch.cat([zeros, c[:, :-window]], dim=1)
+    return c.to(x.dtype)
 
 
 def rolling_count(x: torch.Tensor, window: int) -> torch.Tensor:
