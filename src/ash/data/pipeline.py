@@ -27,9 +27,11 @@ from numpy.typing import NDArray
 from ash.bars.builder import build_bars
 from ash.bars.columns import BAR_COLUMNS_VERSION
 from ash.bars.result import Bars
-from ash.bars.spec import BarSpec
+from ash.bars.spec import BarSpec, GapPolicy
 from ash.config.resolve import ResolvedExperiment
 from ash.config.schema import Experiment, SplitConfig
+from ash.data import splits, targets, windows
+from ash.data.windows import SampleSpans
 from ash.interfaces import Source
 
 F64 = NDArray[np.float64]
@@ -311,66 +313,28 @@ def load_bar_data(
 
 def horizon_bars(horizons_s: Iterable[float], bar_seconds: float) -> tuple[int, ...]:
     """Each horizon in whole bars (at least one), as :meth:`ModelContext.horizon_bars`."""
-    return tuple(max(1, round(h / bar_seconds)) for h in horizons_s)
+    return targets.horizon_bars(list(horizons_s), bar_seconds)
 
 
 def forward_returns_bps(data: BarData, reference: str, steps: tuple[int, ...]) -> F64:
-    """``[T, H]`` forward log returns (bps) of the reference price; NaN when the horizon leaves
-    the bar's segment (session end, gap, next symbol) or the price is not positive."""
-    price = data.column(reference)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        log_p = np.where(price > 0, np.log(np.where(price > 0, price, 1.0)), np.nan)
-    n = len(price)
-    out = np.full((n, len(steps)), np.nan)
-    for j, h in enumerate(steps):
-        if h >= n:
-            continue
-        same = data.segment_id[h:] == data.segment_id[:-h]
-        ret = 1e4 * (log_p[h:] - log_p[:-h])
-        out[:-h, j] = np.where(same, ret, np.nan)
-    return out
+    """``[T, H]`` forward log returns (bps) of the reference price (see ash.data.targets)."""
+    return targets.forward_returns_bps(data.column(reference), data.segment_id, steps)
 
 
-def valid_window_ends(data: BarData, window: int) -> I64:
-    """Bar indices whose ``window`` bars lie inside one segment (no straddled gap or symbol)."""
-    n = len(data)
-    if n < window:
-        return np.zeros(0, dtype=np.int64)
-    ends = np.arange(window - 1, n, dtype=np.int64)
-    ok = data.segment_id[ends] == data.segment_id[ends - (window - 1)]
-    return np.asarray(ends[ok], dtype=np.int64)
+def sample_ends(data: BarData, returns_bps: F64, window: int, gap_policy: GapPolicy) -> I64:
+    """Window ends with a full window inside one symbol and at least one target. Windows that
+    straddle a gap are dropped under either policy (``mask`` would void them anyway)."""
+    ends, crosses = windows.window_ends(data.segment_id, data.symbol_index, window, gap_policy)
+    ends = ends[~crosses]
+    return np.asarray(ends[np.isfinite(returns_bps[ends]).any(axis=1)], dtype=np.int64)
 
 
-def _time_cuts(ts: I64, fractions: tuple[float, ...]) -> list[int]:
-    """Timestamps cutting the sample times at cumulative ``fractions``."""
-    sorted_ts = np.sort(ts)
-    return [int(sorted_ts[min(len(ts) - 1, round(f * len(ts)))]) for f in fractions]
-
-
-def split_by_time(
-    ends: I64,
-    ts_ns: I64,
-    bounds: tuple[int, int, int, int],
-    purge_ns: int,
-) -> Samples:
-    """Train ``[b0, b1 - purge)``, val ``[b1, b2 - purge)``, test ``[b2, b3)`` by sample time.
-
-    The purge (window + longest horizon + embargo, in ns) keeps a train target from reaching
-    into validation, and a validation target from reaching into test.
-    """
-    t = ts_ns[ends]
-    b0, b1, b2, b3 = bounds
-    train = ends[(t >= b0) & (t < b1 - purge_ns)]
-    val = ends[(t >= b1) & (t < b2 - purge_ns)]
-    test = ends[(t >= b2) & (t < b3)]
-    return Samples(train, val, test)
-
-
-def sample_ends(data: BarData, returns_bps: F64, window: int) -> I64:
-    """Valid window ends that have at least one target."""
-    ends = valid_window_ends(data, window)
-    has_target = np.isfinite(returns_bps[ends]).any(axis=1)
-    return ends[has_target]
+def sample_spans(data: BarData, ends: I64, window: int, max_horizon_bars: int) -> SampleSpans:
+    """Time of each sample's end bar, first bar read and last target bar (for purging)."""
+    last = np.minimum(ends + max_horizon_bars, len(data) - 1)
+    return SampleSpans(
+        end_ts=data.ts_ns[ends], first_ts=data.ts_ns[ends - (window - 1)], last_ts=data.ts_ns[last]
+    )
 
 
 def make_splits(
@@ -379,48 +343,55 @@ def make_splits(
     window: int,
     max_horizon_bars: int,
     split: SplitConfig,
+    gap_policy: GapPolicy = "reset",
     fold: int | None = None,
 ) -> Samples:
-    """Chronological train/val/test, or walk-forward fold ``fold`` of ``split.walk_forward_folds``.
+    """Chronological train/val/test, or walk-forward fold ``fold`` of ``split.walk_forward_folds``
+    (ash.data.splits: purged by window + longest horizon + embargo).
 
-    Walk-forward: the last ``folds × split.test`` of the timeline is tiled by the folds' test
-    blocks; each fold validates on the ``split.val`` just before its test block and trains on
-    everything earlier (an expanding window).
+    Walk-forward folds test on consecutive blocks with an expanding training set; each fold's
+    validation is the last ``val / (train + val)`` of its training block (purged again).
     """
-    ends = sample_ends(data, returns_bps, window)
+    ends = sample_ends(data, returns_bps, window, gap_policy)
     if len(ends) == 0:
         raise DataPipelineError(
             f"no sample has a full window of {window} bars inside one session segment; use a "
             "shorter model window (fewer steps or shorter feature lookbacks) or more data"
         )
-    purge_ns = (window + max_horizon_bars + split.embargo_bars) * data.bar_ns
-    lo, hi = int(data.ts_ns[ends].min()), int(data.ts_ns[ends].max()) + 1
+    spans = sample_spans(data, ends, window, max_horizon_bars)
+    common = {"window": window, "max_horizon_bars": max_horizon_bars}
+    common_s = {**common, "bar_seconds": data.bar_seconds}
     if fold is None:
-        c1, c2 = _time_cuts(data.ts_ns[ends], (split.train, split.train + split.val))
-        samples = split_by_time(ends, data.ts_ns, (lo, c1, c2, hi), purge_ns)
-    else:
-        folds = split.walk_forward_folds
-        if not 0 <= fold < max(folds, 1):
-            raise ValueError(f"fold {fold} out of range for {folds} walk-forward folds")
-        first_test = 1.0 - folds * split.test
-        train_end = first_test + fold * split.test - split.val
-        if train_end <= 0.05:
-            raise DataPipelineError(
-                f"{folds} walk-forward folds × test {split.test} + val {split.val} leave no "
-                "training data; lower split.walk_forward_folds or split.test"
-            )
-        c1, c2, c3 = _time_cuts(
-            data.ts_ns[ends],
-            (train_end, train_end + split.val, min(1.0, train_end + split.val + split.test)),
+        cfg = splits.SplitConfig(
+            train=split.train, val=split.val, test=split.test, embargo_bars=split.embargo_bars
         )
-        last = fold == folds - 1
-        samples = split_by_time(ends, data.ts_ns, (lo, c1, c2, hi if last else c3), purge_ns)
+        parts = splits.chronological_split(ends, spans, config=cfg, **common_s)  # type: ignore[arg-type]
+        samples = Samples(parts.train, parts.val, parts.test)
+    else:
+        n_folds = split.walk_forward_folds
+        if not 0 <= fold < n_folds:
+            raise ValueError(f"fold {fold} out of range for {n_folds} walk-forward folds")
+        wf = splits.WalkForwardConfig(n_folds=n_folds, embargo_bars=split.embargo_bars)
+        folds = splits.walk_forward(ends, spans, config=wf, **common_s)  # type: ignore[arg-type]
+        train_ends = folds[fold].train
+        val_share = split.val / (split.train + split.val)
+        inner = splits.SplitConfig(
+            train=1 - val_share, val=val_share, test=0.0, embargo_bars=split.embargo_bars
+        )
+        keep = np.isin(ends, train_ends)
+        parts = splits.chronological_split(
+            ends[keep],
+            SampleSpans(spans.end_ts[keep], spans.first_ts[keep], spans.last_ts[keep]),
+            config=inner,
+            **common_s,  # type: ignore[arg-type]
+        )
+        samples = Samples(parts.train, parts.val, folds[fold].test)
     for name, idx in samples.as_dict().items():
         if len(idx) == 0:
             raise DataPipelineError(
-                f"the {name} split is empty after purging {purge_ns / 1e9:g} s around split "
-                f"boundaries ({len(ends)} samples in all); use more data (data.start/end, more "
-                "days) or a shorter window/horizon"
+                f"the {name} split is empty after purging window + longest horizon + embargo "
+                f"around split boundaries ({len(ends)} samples in all); use more data "
+                "(data.start/end, more days) or a shorter window/horizon"
             )
     return samples
 
@@ -457,7 +428,7 @@ def prepare_data(
     # Without quotes the bar builder sets mid = close; notes() puts that in the run's report.
     reference = exp.bars.reference
     returns = forward_returns_bps(data, reference, steps)
-    samples = make_splits(data, returns, window, max(steps), exp.split, fold)
+    samples = make_splits(data, returns, window, max(steps), exp.split, exp.bars.gap_policy, fold)
     return PreparedData(data, returns, tuple(exp.horizons), steps, window, samples, reference)
 
 
