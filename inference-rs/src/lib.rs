@@ -17,3 +17,4 @@ pub mod npy;
 pub mod protocol;
 pub mod server;
 pub mod bench;
+pub mod fuzzing;

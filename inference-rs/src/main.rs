@@ -1,6 +1,6 @@
 //! `ash-serve`: serve any contract-v1 model over JSON lines (TCP or stdin), validate models,
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! evaluate raw windows, and benchmark. See docs/runtime.md.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::TcpListener;
 use std::path::PathBuf;
