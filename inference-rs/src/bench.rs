@@ -84,11 +84,16 @@ pub fn bench_model(model: &Path, o: &BenchOptions) -> Result<ModelFigures> {
     // update: ns per tick, steady state (the symbol already exists).
     let ticks = synthetic_ticks(o.ticks, bar_ns, 7, START_NS);
     let _ = p.update(&Tick { symbol: "UPD", event: ticks[0] });
-    let start = Instant::now();
-    for e in &ticks[1..] {
-        let _ = black_box(p.update(black_box(&Tick { symbol: "UPD", event: *e })));
+    // Median over chunks of 10k ticks: robust to the scheduler noise of a shared machine.
+    let mut per_tick = Vec::new();
+    for chunk in ticks[1..].chunks(10_000) {
+        let start = Instant::now();
+        for e in chunk {
+            let _ = black_box(p.update(black_box(&Tick { symbol: "UPD", event: *e })));
+        }
+        per_tick.push(start.elapsed().as_secs_f64() * 1e9 / chunk.len() as f64);
     }
-    let update_ns = start.elapsed().as_secs_f64() * 1e9 / (ticks.len() - 1) as f64;
+    let (update_ns, _) = percentiles(per_tick);
 
     // predict vs bare Session::run, batch 1, interleaved on the same session and input.
     let sym = vec!["SYM".to_string()];
@@ -122,12 +127,16 @@ pub fn bench_model(model: &Path, o: &BenchOptions) -> Result<ModelFigures> {
     for &n in &o.batches {
         let symbols: Vec<String> = (0..n).map(|k| format!("S{k}")).collect();
         warm(&mut p, &symbols, bar_ns)?;
-        let reps = (o.iters / n.max(1)).clamp(3, 200);
-        let t = Instant::now();
+        let reps = (o.iters / n.max(1)).clamp(11, 400);
+        let mut calls = Vec::with_capacity(reps);
         for _ in 0..reps {
+            let t = Instant::now();
             black_box(p.predict_batch(&symbols)?);
+            calls.push(t.elapsed().as_secs_f64());
         }
-        throughput.push((n, (n * reps) as f64 / t.elapsed().as_secs_f64()));
+        // Median call time: robust to the scheduler noise of a shared machine.
+        let (median, _) = percentiles(calls);
+        throughput.push((n, n as f64 / median));
     }
 
     let python = o.python.as_deref().and_then(|py| python_reference(py, model, o.iters));

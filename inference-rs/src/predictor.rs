@@ -111,13 +111,34 @@ struct SymbolState {
     fresh_bars: u32,
 }
 
+/// FxHash (rustc's hasher): symbols are short, trusted-size keys; SipHash's DoS resistance is
+/// not worth 20 ns per tick here (an unknown-symbol flood is bounded by `--symbols`).
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type BuildFxHasher = std::hash::BuildHasherDefault<FxHasher>;
+
 pub struct PricePredictor {
     session: Session,
     spec: ModelSpec,
     bar_spec: BarSpec,
     columns: ColumnMap,
-    index: HashMap<String, usize>,
+    index: HashMap<String, usize, BuildFxHasher>,
     states: Vec<SymbolState>,
+    last_symbol: usize,
     allowed: Option<HashSet<String>>,
     input: Vec<f32>,
     levels: Vec<f64>,
@@ -158,8 +179,9 @@ impl PricePredictor {
             spec,
             bar_spec,
             columns,
-            index: HashMap::new(),
+            index: HashMap::default(),
             states: Vec::new(),
+            last_symbol: 0,
             allowed: config.symbols.map(|s| s.into_iter().collect()),
             levels: config.quantiles,
             scratch: Vec::new(),
@@ -189,7 +211,14 @@ impl PricePredictor {
     }
 
     fn state_index(&mut self, symbol: &str) -> std::result::Result<usize, TickError> {
+        // Feeds come in runs of one symbol: compare with the last one before hashing.
+        if let Some(state) = self.states.get(self.last_symbol) {
+            if state.name == symbol {
+                return Ok(self.last_symbol);
+            }
+        }
         if let Some(i) = self.index.get(symbol) {
+            self.last_symbol = *i;
             return Ok(*i);
         }
         if let Some(allowed) = &self.allowed {
