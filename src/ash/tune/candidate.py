@@ -1,0 +1,53 @@
+"""The untrained candidate of a trial: the assembled model and its contract metadata.
+
+Latency depends on the architecture only, so the candidate is built straight from the resolved
+experiment without data: the bar columns follow from ``data.options`` / ``data.context_symbol``,
+the discretizer and the feature normalisation keep their unfitted defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from ash.bars.columns import BAR_COLUMNS_VERSION, bar_columns
+from ash.config.resolve import ResolvedExperiment
+from ash.export.contract import (
+    KEY_BAR_COLUMNS_VERSION,
+    KEY_GAP_POLICY,
+    KEY_GAP_SECONDS,
+    KEY_REFERENCE_PRICE,
+    KEY_TIMEZONE,
+)
+from ash.interfaces import ModelContext
+
+
+def model_context(resolved: ResolvedExperiment) -> ModelContext:
+    exp = resolved.experiment
+    columns = bar_columns(options=exp.data.options, context=exp.data.context_symbol is not None)
+    return ModelContext(columns, exp.bars.seconds, tuple(float(h) for h in exp.horizons))
+
+
+def export_metadata(resolved: ResolvedExperiment) -> dict[str, Any]:
+    """Contract keys the experiment fixes (the model itself supplies window, columns, buckets)."""
+    bars = resolved.experiment.bars
+    return {
+        KEY_BAR_COLUMNS_VERSION: BAR_COLUMNS_VERSION,
+        KEY_REFERENCE_PRICE: bars.reference,
+        KEY_TIMEZONE: bars.timezone,
+        KEY_GAP_SECONDS: bars.gap_seconds,
+        KEY_GAP_POLICY: bars.gap_policy,
+    }
+
+
+def build_candidate(resolved: ResolvedExperiment) -> tuple[nn.Module, dict[str, Any]]:
+    """The untrained model of ``resolved`` (assembled as the trainer does) and its metadata."""
+    from ash.runs import make_model
+
+    model = make_model(resolved, model_context(resolved).bar_columns)
+    return model, export_metadata(resolved)
+
+
+def parameter_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,132 @@
+"""The study loop with a fake trainer and a deterministic fake latency (no data, no timing)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+
+from ash.config import load_experiment
+from ash.tune.best import NoCompletedTrialError, best_trial
+from ash.tune.objective import STATE_ATTR, STATE_LATENCY, ObjectiveMetricError
+from ash.tune.runner import TuneOptions, run_tune
+from ash.tune.study import CONSTRAINT_ATTR
+from tests.tune.conftest import BASE, FakeTrainer, fake_latency, write_experiment
+
+
+def _run(path: Path, tmp_path: Path, trainer: FakeTrainer, **kw):  # type: ignore[no-untyped-def]
+    options = TuneOptions(out_root=tmp_path / "tuning", worker_id="w0", **kw)
+    return run_tune(path, options, train_fn=trainer, measure_fn=fake_latency())
+
+
+def test_latency_first_prunes_before_training(experiment_file: Path, tmp_path: Path) -> None:
+    trainer = FakeTrainer()
+    outcome = _run(experiment_file, tmp_path, trainer, trials=12)
+    study = optuna.load_study(study_name="tiny", storage=outcome.storage_url)
+    trials = study.get_trials()
+    assert len([t for t in trials if t.state.is_finished()]) >= 12
+    over = [t for t in trials if t.user_attrs.get(STATE_ATTR) == STATE_LATENCY]
+    done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert over, "the space reaches d_model 64 = 2 ms > 1 ms budget: some must be pruned"
+    assert done
+    trained_d = sorted(c["d_model"] for c in trainer.calls)
+    for t in over:  # zero training: never handed to the trainer, no run folder
+        assert t.user_attrs["latency_p99_ms"] > 1.0
+        assert t.user_attrs[CONSTRAINT_ATTR][0] > 0
+        assert "run_dir" not in t.user_attrs
+        assert not (outcome.out_dir / "trials" / f"trial_{t.number:05d}" / "run").exists()
+    assert all(d <= 32 for d in trained_d)
+    accuracy = [t for t in trials if t.user_attrs.get(STATE_ATTR) == "pruned-accuracy"]
+    assert len(trainer.calls) == len(done) + len(accuracy)
+    for t in done:
+        assert t.user_attrs["latency_p99_ms"] <= 1.0
+        assert t.intermediate_values  # reported per epoch
+    s = outcome.summary
+    assert (s.completed, s.pruned_latency) == (len(done), len(over))
+    assert s.saved_s == pytest.approx(len(over) * s.mean_train_s)
+    report = (outcome.out_dir / "report.md").read_text()
+    assert f"| {s.n_trials} | {s.completed} | {s.pruned_latency} |" in report
+    assert "saved by latency-first pruning" in report
+    for png in ("pareto.png", "importances.png", "history.png"):
+        assert (outcome.out_dir / "plots" / png).stat().st_size > 1000
+
+
+def test_best_yaml_is_plain_and_validates(experiment_file: Path, tmp_path: Path) -> None:
+    outcome = _run(experiment_file, tmp_path, FakeTrainer(), trials=8)
+    assert outcome.best_yaml is not None
+    study = optuna.load_study(study_name="tiny", storage=outcome.storage_url)
+    best = best_trial(study)
+    raw = yaml.safe_load(outcome.best_yaml.read_text())
+    assert "tune" not in raw and "extends" not in raw
+    resolved = load_experiment(outcome.best_yaml)
+    assert resolved.experiment.tune is None
+    assert resolved.experiment.train.lr == pytest.approx(best.params["train.lr"])
+    d_model = resolved.component("model.backbone").config.d_model  # type: ignore[attr-defined]
+    assert d_model == best.params["model.backbone.d_model"]
+    assert best.value == min(t.value for t in study.get_trials() if t.value is not None)
+
+
+def test_resume_runs_only_what_is_left(experiment_file: Path, tmp_path: Path) -> None:
+    trainer = FakeTrainer()
+    first = _run(experiment_file, tmp_path, trainer, trials=4)
+    assert first.summary.n_trials == 4
+    second = _run(experiment_file, tmp_path, trainer, trials=7)
+    study = optuna.load_study(study_name="tiny", storage=second.storage_url)
+    numbers = [t.number for t in study.get_trials()]
+    assert numbers == list(range(7))
+    third = _run(experiment_file, tmp_path, trainer, trials=7)
+    assert third.ran_here == []  # budget met: nothing to do
+
+
+def test_resume_with_another_space_is_refused(experiment_file: Path, tmp_path: Path) -> None:
+    from ash.tune.study import StudyMismatchError
+
+    _run(experiment_file, tmp_path, FakeTrainer(), trials=2)
+    with pytest.raises(StudyMismatchError, match="different objective"):
+        _run(
+            experiment_file,
+            tmp_path,
+            FakeTrainer(),
+            trials=3,
+            overrides=["tune.objective=brier"],
+        )
+
+
+def test_multi_objective_gives_pareto_front(tmp_path: Path) -> None:
+    data = copy.deepcopy(BASE)
+    data["tune"]["multi_objective"] = True
+    data["tune"]["sampler"] = "nsga2"
+    path = write_experiment(tmp_path / "tiny.yaml", data)
+    outcome = _run(path, tmp_path, FakeTrainer(), trials=8)
+    study = optuna.load_study(study_name="tiny", storage=outcome.storage_url)
+    assert len(study.directions) == 2
+    for t in study.best_trials:
+        assert t.values[1] == t.user_attrs["latency_p99_ms"] <= 1.0
+    assert "Pareto front" in (outcome.out_dir / "report.md").read_text()
+
+
+def test_objective_metric_missing_fails_fast(tmp_path: Path) -> None:
+    data = copy.deepcopy(BASE)
+    data["tune"]["objective"] = "crps"
+    data["tune"]["budget"]["p99_ms"] = 100.0  # the first trial trains
+    path = write_experiment(tmp_path / "tiny.yaml", data)
+    with pytest.raises(ObjectiveMetricError, match="'crps' is not a validation metric.*nll"):
+        _run(path, tmp_path, FakeTrainer(), trials=3)
+
+
+def test_all_over_budget_reports_no_best(tmp_path: Path) -> None:
+    data = copy.deepcopy(BASE)
+    data["tune"]["budget"]["p99_ms"] = 0.01
+    path = write_experiment(tmp_path / "tiny.yaml", data)
+    trainer = FakeTrainer()
+    outcome = _run(path, tmp_path, trainer, trials=3)
+    assert trainer.calls == []
+    assert outcome.best_yaml is None
+    assert outcome.summary.pruned_latency == 3
+    study = optuna.load_study(study_name="tiny", storage=outcome.storage_url)
+    with pytest.raises(NoCompletedTrialError, match="loosen tune.budget.p99_ms"):
+        best_trial(study)
+    assert "No completed trial yet" in (outcome.out_dir / "report.md").read_text()
