@@ -172,6 +172,8 @@ def build_model(
     feature_clip: float = 10.0,
 ) -> AshModel:
     """Assemble an :class:`AshModel` from registry-resolved ``(class, config)`` pairs."""
+    if not features:
+        raise ValueError("a model needs at least one feature builder")
     builders = [cls(cfg, ctx) for cls, cfg in features]
     n_features = sum(b.n_features for b in builders)
     backbone_cls, backbone_cfg = backbone

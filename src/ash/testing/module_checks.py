@@ -117,7 +117,13 @@ def check_feature_builder(
                 ref[:, : t + 1],
                 f"{what} is not causal: output at steps <= {t} changed when bars after {t} changed",
             )
-        short = fb64(bars64[:, -(warmup + 1) :])[:, -1]
+        try:
+            short = fb64(bars64[:, -(warmup + 1) :])[:, -1]
+        except Exception as exc:
+            raise ConformanceError(
+                f"{what}: fails on a window of warmup + 1 = {warmup + 1} bars (declare a larger "
+                f"warmup if it needs more): {type(exc).__name__}: {exc}"
+            ) from exc
         _close(
             short,
             ref[:, -1],
