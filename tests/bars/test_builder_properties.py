@@ -201,3 +201,32 @@ def test_grid_origin_is_local_midnight_across_dst() -> None:
     assert bars.ts_ns[0] == pd.Timestamp("2013-11-03 12:00:00", tz="UTC").value
     # elapsed seconds since local midnight: 8 h, although the wall clock says 07:00 EST
     assert bars.column("time_of_day")[0] == (bars.ts_ns[0] - midnight) / 1e9 == 8 * 3600
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    t_ts=st.lists(st.integers(0, 20), max_size=12),
+    q_ts=st.lists(st.integers(0, 20), max_size=12),
+    s_ts=st.lists(st.integers(0, 20), max_size=5),
+)
+def test_merge_feeds_keeps_feed_order_and_breaks_ties_state_first(
+    t_ts: list[int], q_ts: list[int], s_ts: list[int]
+) -> None:
+    from ash.bars.events import merge_feeds
+
+    if not (t_ts or q_ts or s_ts):
+        return
+    t = np.array(t_ts, dtype=np.int64)
+    q = np.array(q_ts, dtype=np.int64)
+    s = np.array(s_ts, dtype=np.int64)
+    tag_t, tag_q = np.arange(len(t), dtype=float), 100.0 + np.arange(len(q))
+    surface = np.tile(200.0 + np.arange(len(s))[:, None], (1, len(OPTION_COLUMNS)))
+    stream = merge_feeds((t, tag_t, tag_t, tag_t), (q, tag_q, tag_q, tag_q, tag_q), (s, surface))
+    # definition: arrival = running max of the feed's ts; sort by (arrival, surface<quote<trade)
+    rows = [(np.maximum.accumulate(t)[i], 2, i, 0, tag_t[i]) for i in range(len(t))]
+    rows += [(np.maximum.accumulate(q)[i], 1, i, 1, tag_q[i]) for i in range(len(q))]
+    rows += [(np.maximum.accumulate(s)[i], 0, i, 2, np.nan) for i in range(len(s))]
+    rows.sort(key=lambda r: (r[0], r[1], r[2]))
+    assert stream.kind.tolist() == [r[3] for r in rows]
+    np.testing.assert_array_equal(stream.x0, [r[4] for r in rows])
+    np.testing.assert_array_equal(stream.surface[:, 0], 200.0 + np.arange(len(s)))

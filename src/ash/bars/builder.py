@@ -126,19 +126,24 @@ def build_bars_from_stream(
     reject("bad_price", is_trade & ~((x0 > 0) & (x0 < _INF)))
     reject("bad_size", is_trade & ~((x1 > 0) & (x1 <= MAX_TRADE_SIZE)))
     reject("bad_side", is_trade & ~((x2 == 0) | (x2 == 1) | (x2 == -1)))
-    good_quote = (x0 > 0) & (x0 < _INF) & (x1 > 0) & (x1 < _INF)
-    good_quote &= (x2 >= 0) & (x2 < _INF) & (x3 >= 0) & (x3 < _INF)
-    reject("bad_quote", is_quote & ~good_quote)
-    reject("crossed_quote", is_quote & (x1 < x0))
+    if is_quote.any():
+        good_quote = (x0 > 0) & (x0 < _INF) & (x1 > 0) & (x1 < _INF)
+        good_quote &= (x2 >= 0) & (x2 < _INF) & (x3 >= 0) & (x3 < _INF)
+        reject("bad_quote", is_quote & ~good_quote)
+        reject("crossed_quote", is_quote & (x1 < x0))
+    else:
+        counts["bad_quote"] = counts["crossed_quote"] = 0
 
     live = ~rejected
     if not live.any():
         for reason in REJECT_REASONS:
             counts.setdefault(reason, 0)
         return _empty(stream, spec, symbol, columns, counts)
-    live_ts = ts[live]
+    all_live = bool(live.all())
+    live_ts = ts if all_live else ts[live]
     days = local_days(spec, int(live_ts.min()), int(live_ts.max()))
-    safe_ts = np.where(live, ts, live_ts[0])  # NaT rows are already rejected; keep arithmetic sane
+    # NaT rows are already rejected; give them a harmless time so the arithmetic stays sane.
+    safe_ts = ts if all_live else np.where(live, ts, live_ts[0])
     day = days.day_of(safe_ts)
     day_start = days.starts[day]
     bar_ns = spec.bar_ns

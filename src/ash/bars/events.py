@@ -112,25 +112,35 @@ def merge_feeds(
     if not parts:
         raise ValueError("merge_feeds needs at least one of trades, quotes or surface")
 
-    kinds = np.concatenate([np.full(len(ts), k, dtype=np.int8) for k, ts, _ in parts])
-    ts_all = np.concatenate([np.asarray(ts, dtype=np.int64) for _, ts, _ in parts])
-    fields = [
-        np.concatenate([np.asarray(f[i], dtype=np.float64) for *_, f in parts]) for i in range(4)
-    ]
-    arrival = np.concatenate([_arrival_key(np.asarray(ts, dtype=np.int64)) for _, ts, _ in parts])
-    priority = np.concatenate(
-        [np.full(len(ts), _TIE_PRIORITY[k], dtype=np.int64) for k, ts, _ in parts]
-    )
-    # lexsort is stable, so rows of one feed keep their order.
-    order = np.arange(len(ts_all)) if len(parts) == 1 else np.lexsort((priority, arrival))
+    arrivals = [_arrival_key(np.asarray(ts, dtype=np.int64)) for _, ts, _ in parts]
+    total = sum(len(a) for a in arrivals)
+    # Each feed's arrival keys are non-decreasing, so a row's merged position is its index in
+    # its feed plus the rows of the other feeds that come before it (fewer than a full sort).
+    dest = []
+    for i, (kind_i, _, _) in enumerate(parts):
+        position = np.arange(len(arrivals[i]), dtype=np.int64)
+        for j, (kind_j, _, _) in enumerate(parts):
+            if j != i:
+                first = _TIE_PRIORITY[kind_j] < _TIE_PRIORITY[kind_i]
+                side = "right" if first else "left"
+                position += np.searchsorted(arrivals[j], arrivals[i], side=side)
+        dest.append(position)
+    kinds = np.empty(total, dtype=np.int8)
+    ts_all = np.empty(total, dtype=np.int64)
+    fields = [np.empty(total) for _ in range(4)]
+    for (kind_i, ts, f), position in zip(parts, dest, strict=True):
+        kinds[position] = kind_i
+        ts_all[position] = ts
+        for k in range(4):
+            fields[k][position] = f[k]
     surface_rows = np.asarray(surface_values, dtype=np.float64).reshape(-1, len(OPTION_COLUMNS))
     return EventStream(
-        kind=kinds[order],
-        ts_ns=ts_all[order],
-        x0=fields[0][order],
-        x1=fields[1][order],
-        x2=fields[2][order],
-        x3=fields[3][order],
+        kind=kinds,
+        ts_ns=ts_all,
+        x0=fields[0],
+        x1=fields[1],
+        x2=fields[2],
+        x3=fields[3],
         surface=surface_rows,  # surface rows keep their feed order, which merging preserves
     )
 

@@ -33,7 +33,10 @@ def quote_rule(price: F64, mid: F64) -> F64:
 
 def infer_sides(true_side: F64, price: F64, prevailing_mid: F64, segment_first: np.ndarray) -> F64:
     """Final side in {-1, 0, +1}: the first non-zero of true side, quote rule, tick rule."""
-    side = np.where(true_side != 0, true_side, quote_rule(price, prevailing_mid))
+    if np.isnan(prevailing_mid).all():  # no quotes: skip the quote rule
+        side = true_side
+    else:
+        side = np.where(true_side != 0, true_side, quote_rule(price, prevailing_mid))
     unresolved = side == 0
     if unresolved.any():
         side = np.where(unresolved, tick_rule(price, segment_first), side)
@@ -42,10 +45,8 @@ def infer_sides(true_side: F64, price: F64, prevailing_mid: F64, segment_first: 
 
 def split_volume(size: F64, side: F64) -> tuple[F64, F64]:
     """(buy, sell) volume per trade; an unknown side (0) gives half to each, so buy+sell=size."""
-    half = size * 0.5
-    buy = np.where(side > 0, size, np.where(side == 0, half, 0.0))
-    sell = np.where(side < 0, size, np.where(side == 0, half, 0.0))
-    return buy, sell
+    # side in {-1, 0, 1}: (1 + side) * 0.5 is 0, 0.5 or 1 and every product is exact.
+    return size * ((1.0 + side) * 0.5), size * ((1.0 - side) * 0.5)
 
 
 def prevailing_index(is_quote: np.ndarray, segment_id: I64) -> I64:
