@@ -10,7 +10,14 @@ import yaml
 from rich.console import Console
 
 from ash import __version__
+from ash.cli import contract as contract_cli
+from ash.cli import data as data_cli
+from ash.cli.evaluate import evaluate_command
+from ash.cli.export import export as export_command
 from ash.cli.plugins_cmd import print_plugins
+from ash.cli.serve import serve as serve_command
+from ash.cli.train import train_command
+from ash.cli.tune import tune as tune_command
 from ash.config import ConfigError, load_experiment
 from ash.registry import get_registry
 
@@ -23,6 +30,7 @@ app = typer.Typer(
         "it against baselines, exports it to ONNX and serves it from Rust."
     ),
     no_args_is_help=True,
+    add_completion=False,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -91,6 +99,15 @@ def demo(
     """The main job end to end on the embedded default experiment."""
     print_plugins(get_registry(), console, as_json=False)
     validate(experiment, None)
+
+
+app.add_typer(data_cli.app, name="data", help="Import and profile market data.")
+app.add_typer(contract_cli.app, name="contract", help="Check models against the ONNX contract.")
+app.command("train")(train_command)
+app.command("evaluate")(evaluate_command)
+app.command("export")(export_command)
+app.command("serve")(serve_command)
+app.command("tune")(tune_command)
 
 
 if __name__ == "__main__":

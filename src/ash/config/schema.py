@@ -113,6 +113,10 @@ class EvaluateConfig(StrictModel):
     cost_bps: float = Field(0.5, ge=0, description="Round-trip cost per trade in bps.")
     fan_chart_bars: int = Field(600, ge=10)
     reliability_bins: int = Field(10, ge=2)
+    max_samples: int | None = Field(
+        20000, ge=100, description="Evenly strided subsample of each split scored (None: all)."
+    )
+    oracle: bool = Field(True, description="Score the source's oracle when it has one.")
 
 
 class ExportConfig(StrictModel):

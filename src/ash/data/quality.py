@@ -116,7 +116,7 @@ class JumpReport:
 
 
 def price_jumps(trades: pd.DataFrame, k_sigma: float) -> JumpReport:
-    """Trade-to-trade log returns beyond ``k_sigma`` robust sigmas (MAD, same local day only)."""
+    """Trade-to-trade log returns beyond ``k_sigma`` robust sigmas (same local day only)."""
     p = trades["price"].to_numpy(dtype="float64")
     ok = np.isfinite(p) & (p > 0)
     t = trades.loc[ok].reset_index(drop=True)
@@ -130,8 +130,9 @@ def price_jumps(trades: pd.DataFrame, k_sigma: float) -> JumpReport:
     nz = r[r != 0]
     if len(nz) < 2:
         return JumpReport(0.0, 0.0, 0, empty)
-    # MAD of non-zero moves: most prints repeat the last price, which would make a MAD of 0.
-    sigma = float(1.4826 * np.median(np.abs(nz - np.median(nz))))
+    # Robust scale of non-zero moves around zero: most prints repeat the last price (a MAD of
+    # all moves would be 0), and tick-lattice moves make a MAD around the median degenerate.
+    sigma = float(1.4826 * np.median(np.abs(nz)))
     thr = k_sigma * sigma
     idx = np.flatnonzero(np.abs(r) > thr)
     top = idx[np.argsort(-np.abs(r[idx]))][:10]

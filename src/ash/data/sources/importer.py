@@ -199,14 +199,17 @@ def _units(
             if f.what not in ("trade", "quote_second"):
                 continue  # trade bars and tick quotes are not imported (see docs/data.md)
             kind = "trades" if f.what == "trade" else "quotes"
-            units.append(_Unit(str(f.path), file_sha256(f.path), (kind,), partial(_load_lean, f)))
+            # The day and symbol come from the file name, so they are part of the identity.
+            key = f"lean:{f.symbol}:{f.day:%Y%m%d}:{file_sha256(f.path)}"
+            units.append(_Unit(str(f.path), key, (kind,), partial(_load_lean, f)))
     elif fmt == "lobster":
         for pair in find_lobster_pairs(src, symbol):
             halts: dict[str, pd.DataFrame] = {}
             units.append(
                 _Unit(
                     str(pair.message),
-                    file_sha256(pair.message, pair.orderbook),
+                    f"lobster:{pair.symbol}:{pair.day:%Y%m%d}:"
+                    f"{file_sha256(pair.message, pair.orderbook)}",
                     ("trades", "quotes"),
                     partial(_load_lobster, pair, halts),
                     halts,
