@@ -146,7 +146,7 @@ def test_quantile_fit_errors_name_the_problem() -> None:
         disc.fit(np.zeros((10, 3)))
     few = np.full((100, 4), np.nan)
     few[:5] = 1.0
-    with pytest.raises(ValueError, match="horizon 1.0 s has 5 finite training returns"):
+    with pytest.raises(ValueError, match=r"horizon 1\.0 s has 5 finite training returns"):
         disc.fit(few)
 
 

@@ -12,11 +12,11 @@ from ash.interfaces import Backbone, ComponentConfig
 class LastStepsMLPConfig(ComponentConfig):
     last_steps: int = Field(8, ge=1, description="How many of the most recent steps to use.")
     hidden: int = Field(64, ge=1, description="Hidden width of the MLP.")
-    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout between the MLP layers.")
 
 
 class LastStepsMLP(Backbone):
-    """``[B, S, F]`` → the last ``last_steps`` steps, flattened → two-layer MLP → ``[B, hidden]``."""
+    """``[B, S, F]`` → last ``last_steps`` steps, flattened → two-layer MLP → ``[B, hidden]``."""
 
     name = "template_mlp"
     Config: ClassVar[type[ComponentConfig]] = LastStepsMLPConfig
