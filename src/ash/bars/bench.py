@@ -72,10 +72,10 @@ def _cases(day: str) -> list[tuple[str, int, Callable[[], object], Callable[[], 
     spec = BarSpec()
     ts, price, size = lean.trade_arrays(day)
     quotes = lean.quote_events(day)
-    q = (
-        quotes["ts_ns"].to_numpy(np.int64),
-        *(quotes[c].to_numpy(np.float64) for c in ("bid", "ask", "bid_size", "ask_size")),
+    bid, ask, bid_size, ask_size = (
+        quotes[c].to_numpy(np.float64) for c in ("bid", "ask", "bid_size", "ask_size")
     )
+    q = (quotes["ts_ns"].to_numpy(np.int64), bid, ask, bid_size, ask_size)
     trades = (ts, price, size, np.zeros(len(ts)))
     return [
         (

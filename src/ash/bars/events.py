@@ -122,8 +122,9 @@ def merge_feeds(
         for j, (kind_j, _, _) in enumerate(parts):
             if j != i:
                 first = _TIE_PRIORITY[kind_j] < _TIE_PRIORITY[kind_i]
-                side = "right" if first else "left"
-                position += np.searchsorted(arrivals[j], arrivals[i], side=side)
+                position += np.searchsorted(
+                    arrivals[j], arrivals[i], side="right" if first else "left"
+                )
         dest.append(position)
     kinds = np.empty(total, dtype=np.int8)
     ts_all = np.empty(total, dtype=np.int64)
