@@ -18,8 +18,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: paths and counts stay on one line whatever the terminal width (greppable output).
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[Path, typer.Option("--db", help="DuckDB store file (created if missing).")]
 
@@ -80,7 +81,7 @@ def import_cmd(
     for r in results:
         console.print(r.line(), highlight=False, markup=False)
     added = sum(r.rows for r in results if r.status in ("imported", "registered"))
-    skipped = sum(1 for r in results if r.status == "skipped")
+    skipped = len({r.path for r in results if r.status == "skipped"})
     console.print(
         f"{added:,} rows added to {db}; {skipped} file(s) already imported", highlight=False
     )
