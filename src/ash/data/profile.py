@@ -245,8 +245,8 @@ def _report_markdown(figures: dict[str, Any]) -> str:
         f"Store: `{figures['store']}`. Gaps: silences longer than {s['gap_seconds']:g} s "
         "between trades inside the regular session (09:30-16:00 New York, open and close "
         f"count as boundaries). Suspicious prints: trade-to-trade moves beyond "
-        f"{s['jump_sigma']:g} robust sigmas (1.4826 x median absolute non-zero move), zero/negative "
-        "prices, crossed quotes (bid > ask).",
+        f"{s['jump_sigma']:g} robust sigmas (1.4826 x median absolute non-zero move), "
+        "zero/negative prices, crossed quotes (bid > ask).",
         "",
         "## Summary",
         "",
