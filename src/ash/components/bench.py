@@ -56,7 +56,7 @@ def bench_model(d_model: int, n_layers: int, steps: int) -> AshModel:
         ],
         (
             TransformerBackbone,
-            TransformerBackbone.Config(d_model=d_model, n_layers=n_layers, n_heads=heads),
+            TransformerConfig(d_model=d_model, n_layers=n_layers, n_heads=heads),
         ),
         (LogReturnDiscretizer, LogReturnDiscretizer.Config()),
     ).eval()
