@@ -310,7 +310,7 @@ class Oracle:
                 hi_idx = np.clip(np.minimum(j1 - L, j0[:, None]), 0, None)
                 lo_idx = np.clip(j0 - L, 0, None)[:, None]
                 known = dyn.ctx_beta * (xi[hi_idx] - xi[lo_idx])
-                mean = mean + 0.0 * np.where(hi_idx > lo_idx, known, 0.0)[..., None]
+                mean = mean + np.where(hi_idx > lo_idx, known, 0.0)[..., None]
             jump_mean = dt_ * lam_at
             x0 = lat.x[j0]
         else:

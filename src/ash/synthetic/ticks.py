@@ -139,7 +139,9 @@ def trades_frame(cfg: SyntheticConfig, dyn: Dynamics, lat: LatentDay, symbol: st
     size = np.where(odd, rng.integers(1, 100, len(j)).astype(np.float64), 100.0 * lots)
     n = np.repeat(spread, dyn.ratio)[j]
     kb = (q[j] - n) // 2
-    price = np.where(side > 0, tick_price(kb + n, tick), tick_price(kb, tick))
+    bid = tick_price(kb, tick)
+    ask = canonical_ask(bid, tick_price(kb + n, tick), mid_price(q[j], tick))  # = quoted ask
+    price = np.where(side > 0, ask, bid)
     frame = pd.DataFrame(
         {
             "ts": utc_index(ts),
