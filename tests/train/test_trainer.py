@@ -1,0 +1,95 @@
+"""The trainer end to end on a tiny synthetic experiment: run folder, report, resume, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from ash import runs
+from ash.evaluate import evaluate_run
+from ash.train import run_training
+from ash.train.checkpoint import CheckpointError
+from tests.train.helpers import tiny_experiment
+
+
+class Stop(Exception):
+    pass
+
+
+def test_end_to_end_run_folder_with_report_and_plots(ash_root: Path, tmp_path: Path) -> None:
+    resolved = tiny_experiment()
+    result = run_training(resolved, run_dir=tmp_path / "run", progress=False)
+    run = result.run_dir
+    assert {"nll", "nll_h1", "nll_h5", "nll_h30"} <= set(result.val_metrics)
+    assert len(result.history) == 2
+    for name in ("config.yaml", "plugins.json", "meta.json", "metrics.json", "history.csv"):
+        assert (run / name).is_file(), name
+    meta = json.loads((run / "meta.json").read_text())
+    assert len(meta["data_fingerprint"]) == 20
+    for name in ("last.pt", "best.pt", "model.pt"):
+        state = torch.load(run / "checkpoints" / name, weights_only=True)
+        assert "model" in state
+    # the returned model is the calibrated one that was saved
+    model, _ = runs.load_model(run)
+    assert torch.equal(model.temperature, result.model.temperature)
+
+    out = evaluate_run(run)
+    ev = out["evaluation"]
+    assert set(ev["test"]["forecasters"]) == {
+        "model",
+        "model_uncalibrated",
+        "climatology",
+        "ewma_gaussian",
+        "ewma_gaussian_lattice",
+        "oracle",
+    }
+    assert set(ev["test"]["gap_closed"]) == {"h1", "h5", "h30"}
+    report = (run / "report.md").read_text()
+    assert "## Verdict (test)" in report
+    assert "## Calibration" in report
+    for png in ("reliability_test", "pit_test", "nll_by_horizon", "fan_chart", "loss_curve"):
+        assert (run / "plots" / f"{png}.png").stat().st_size > 1000, png
+    # metrics["val"] stays the flat dict the exporter reads
+    assert isinstance(out["val"]["nll"], float)
+
+
+def test_on_epoch_exception_leaves_a_resumable_run_with_the_same_result(
+    ash_root: Path, tmp_path: Path
+) -> None:
+    resolved = tiny_experiment(epochs=3)
+    straight = run_training(resolved, run_dir=tmp_path / "straight", progress=False)
+
+    def stop_after_first(epoch: int, val: dict[str, float]) -> None:
+        assert "nll" in val and "nll_h5" in val
+        if epoch == 0:
+            raise Stop
+
+    with pytest.raises(Stop):
+        run_training(
+            resolved, run_dir=tmp_path / "pruned", on_epoch=stop_after_first, progress=False
+        )
+    resumed = run_training(resolved, run_dir=tmp_path / "pruned", resume=True, progress=False)
+    assert resumed.val_metrics == pytest.approx(straight.val_metrics, abs=1e-9)
+    assert [h["val_nll"] for h in resumed.history] == pytest.approx(
+        [h["val_nll"] for h in straight.history], abs=1e-9
+    )
+
+
+def test_resume_without_a_checkpoint_is_a_precise_error(ash_root: Path, tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match=r"cannot resume: .*last\.pt does not exist"):
+        run_training(tiny_experiment(), run_dir=tmp_path, resume=True, progress=False)
+
+
+def test_resume_with_different_data_is_refused(ash_root: Path, tmp_path: Path) -> None:
+    resolved = tiny_experiment(epochs=1)
+    run_training(resolved, run_dir=tmp_path / "r", progress=False)
+    other = tiny_experiment(epochs=1)
+    raw = other.to_dict()
+    raw["data"]["source"]["seed"] = 11
+    from ash.config.resolve import resolve
+
+    with pytest.raises(CheckpointError, match="was trained on data"):
+        run_training(resolve(raw), run_dir=tmp_path / "r", resume=True, progress=False)
