@@ -15,7 +15,7 @@ from ash.train.checkpoint import CheckpointError
 from tests.train.helpers import tiny_experiment
 
 
-class Stop(Exception):
+class PrunedError(Exception):
     pass
 
 
@@ -65,9 +65,9 @@ def test_on_epoch_exception_leaves_a_resumable_run_with_the_same_result(
     def stop_after_first(epoch: int, val: dict[str, float]) -> None:
         assert "nll" in val and "nll_h5" in val
         if epoch == 0:
-            raise Stop
+            raise PrunedError
 
-    with pytest.raises(Stop):
+    with pytest.raises(PrunedError):
         run_training(
             resolved, run_dir=tmp_path / "pruned", on_epoch=stop_after_first, progress=False
         )
