@@ -48,6 +48,7 @@ def brute_force(sim: Simulator, symbol: str, ts: int, horizon: float, n: int, se
     c = j0 // R
     regime = np.full(n, lat.regime[c])
     h = np.full(n, lat.h[c])
+    slow = np.full(n, lat.slow[c])
     sigma = np.full(n, lat.sigma[c])
     x = np.full(n, lat.x[j0] if stock else lat.x_index[j0])
     mu = np.full(n, lat.mu[j0])
@@ -62,7 +63,8 @@ def brute_force(sim: Simulator, symbol: str, ts: int, horizon: float, n: int, se
             regime = np.minimum((u[:, None] >= cdf).sum(axis=1), len(dyn.regime_level) - 1)
             level = dyn.regime_level[regime]
             h = level + dyn.phi_h * (h - level) + dyn.eta_h * rng.standard_normal(n)
-            sigma = dyn.sigma0 * np.exp(dyn.season[c] + h)
+            slow = dyn.phi_slow * slow + dyn.eta_slow * rng.standard_normal(n)
+            sigma = dyn.sigma0 * np.exp(dyn.season[c] + h + slow)
         d_idx = dyn.ctx_vol_mult * sigma * np.sqrt(dyn.dt) * rng.standard_normal(n)
         future_index[i] = d_idx
         if stock:

@@ -84,6 +84,10 @@ class SyntheticConfig(ComponentConfig):
         900.0, "Half-life of log-vol deviations from the regime level.", gt=0
     )
     vol_of_vol: float = _f(0.25, "Stationary std of log-vol around the regime level.", ge=0)
+    slow_vol_half_life_days: float = _f(
+        5.0, "Half-life of the slow log-vol factor, in sessions (carried overnight).", gt=0
+    )
+    slow_vol_std: float = _f(0.3, "Stationary std of the slow log-vol factor.", ge=0)
     open_vol_boost: float = _f(0.6, "Log-vol added at the open (U-shape), decaying.", ge=0)
     open_decay_s: float = _f(1800.0, "Decay time of the open boost (seconds).", gt=0)
     close_vol_boost: float = _f(0.35, "Log-vol added at the close (U-shape).", ge=0)
@@ -128,8 +132,10 @@ class SyntheticConfig(ComponentConfig):
     context_symbol: str | None = _f("IDX", "Correlated index that leads the stock; None: off.")
     context_start_price: float = _f(4000.0, "Index level at the first open.", gt=0)
     context_tick_size: float = _f(0.25, "Quote increment of the index.", gt=0)
-    context_correlation: float = _f(0.5, "Share ρ of the stock's variance driven by the index.")
-    context_lag_s: float = _f(2.0, "The stock follows index moves after this lag (seconds).", ge=0)
+    context_correlation: float = _f(
+        0.4, "Correlation ρ of stock and lagged index moves (ρ² of the stock's variance)."
+    )
+    context_lag_s: float = _f(1.0, "The stock follows index moves after this lag (seconds).", ge=0)
     context_vol_mult: float = _f(0.8, "Index volatility relative to the stock's.", gt=0)
     context_trade_rate_mult: float = _f(0.5, "Index trade intensity relative to the stock's.", gt=0)
 

@@ -38,6 +38,9 @@ class Dynamics:
     phi_h: float
     eta_h: float  # innovation std of log-vol per vol step
     vol_of_vol: float
+    phi_slow: float  # slow log-vol factor AR per vol step
+    eta_slow: float
+    slow_std: float
     season: F64  # [n_vol] log-vol seasonality
     jump_rate: F64  # [R] per second
     jump_std: float  # log units
@@ -70,6 +73,8 @@ class Dynamics:
         stat = np.real(evecs[:, np.argmin(np.abs(evals - 1.0))])
         stat = stat / stat.sum()
         phi_h = float(np.exp(-np.log(2) * cfg.vol_step_s / cfg.vol_half_life_s))
+        slow_steps = cfg.slow_vol_half_life_days * cfg.session_seconds / cfg.vol_step_s
+        phi_slow = float(np.exp(-np.log(2) / slow_steps))
         phi_mu = float(np.exp(-np.log(2) * dt / cfg.drift_half_life_s))
         drift_std = cfg.drift_std_bps_per_s * BPS
         t_mid = (np.arange(n_vol) + 0.5) * cfg.vol_step_s
@@ -93,6 +98,9 @@ class Dynamics:
             phi_h=phi_h,
             eta_h=cfg.vol_of_vol * float(np.sqrt(1.0 - phi_h**2)),
             vol_of_vol=cfg.vol_of_vol,
+            phi_slow=phi_slow,
+            eta_slow=cfg.slow_vol_std * float(np.sqrt(1.0 - phi_slow**2)),
+            slow_std=cfg.slow_vol_std,
             season=season,
             jump_rate=np.asarray(cfg.jump_rate_per_hour, dtype=np.float64) / 3600.0,
             jump_std=cfg.jump_std_bps * BPS,
@@ -123,9 +131,13 @@ class Dynamics:
         level = self.regime_level[next_regime]
         return level + self.phi_h * (h - level) + self.eta_h * normal
 
-    def sigma(self, h: F64, vol_index: I64 | NDArray[np.intp]) -> F64:
-        """σ at a vol step: σ₀ · exp(season + h)."""
-        return self.sigma0 * np.exp(self.season[vol_index] + h)
+    def next_slow(self, slow: F64, normal: F64) -> F64:
+        """Slow log-vol factor: s' = φ_s s + η_s ε."""
+        return self.phi_slow * slow + self.eta_slow * normal
+
+    def sigma(self, h: F64, slow: F64, vol_index: I64 | NDArray[np.intp]) -> F64:
+        """σ at a vol step: σ₀ · exp(season + h + s)."""
+        return self.sigma0 * np.exp(self.season[vol_index] + h + slow)
 
     def spread_lower(self, sigma: F64) -> tuple[I64, F64]:
         """Spread is ``a`` ticks w.p. ``1 − f`` and ``a + 1`` w.p. ``f`` (capped)."""

@@ -63,7 +63,7 @@ def _mean_logvar_path(dyn: Dynamics, lags: F64) -> tuple[F64, F64, F64]:
 
 
 def expected_variance(
-    cfg: SyntheticConfig, dyn: Dynamics, h: F64, regime: F64, trading_s: F64
+    cfg: SyntheticConfig, dyn: Dynamics, h: F64, slow: F64, regime: F64, trading_s: F64
 ) -> F64:
     """Expected integrated diffusion+jump variance over the next ``trading_s`` session seconds.
 
@@ -75,6 +75,9 @@ def expected_variance(
     season = float(np.mean(np.exp(2.0 * dyn.season)))
     reg = regime.astype(np.int64)
     logv = 2.0 * (decay[None, :] * h[:, None] + g[:, reg].T + var[None, :])
+    slow_decay = dyn.phi_slow**lags
+    slow_var = dyn.slow_std**2 * (1.0 - slow_decay**2)
+    logv = logv + 2.0 * (slow_decay[None, :] * slow[:, None] + slow_var[None, :])
     rate = dyn.sigma0**2 * season * np.exp(logv)  # [n, lags] per second
     jump = float(np.dot(dyn.stationary, dyn.jump_rate)) * dyn.jump_std**2
     rate = rate + jump
@@ -121,7 +124,9 @@ def chain_frame(
     )
     trading_s = (length - t_off)[:, None] + sessions_after[None, :] * length
     years = (exp_ns[None, :] - ts_ns[:, None]) / 1e9 / SECONDS_PER_YEAR
-    total_var = expected_variance(cfg, dyn, lat.h[c], lat.regime[c].astype(np.float64), trading_s)
+    total_var = expected_variance(
+        cfg, dyn, lat.h[c], lat.slow[c], lat.regime[c].astype(np.float64), trading_s
+    )
     total_var = total_var + sessions_after[None, :] * (cfg.overnight_std_bps * 1e-4) ** 2
     noise = np.exp(cfg.iv_noise * rng.standard_normal(total_var.shape) - 0.5 * cfg.iv_noise**2)
     atm = np.sqrt(total_var / years) * noise  # [n_snap, E]

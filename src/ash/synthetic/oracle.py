@@ -214,20 +214,23 @@ class Oracle:
         # Σ_{l=1}^{n−1}
         return self._drift_var_table[np.maximum(n - 1, 0)]
 
-    def _paths_noise(self, steps: int) -> tuple[F64, F64]:
-        """Uniforms and antithetic normals ``[S, steps]``; column k seeded by (seed, k)."""
+    def _paths_noise(self, steps: int) -> tuple[F64, F64, F64]:
+        """Uniforms and two antithetic normals ``[S, steps]``; column k seeded by (seed, k)."""
         half = self.n_samples // 2
         u = np.empty((self.n_samples, steps))
         z = np.empty((self.n_samples, steps))
+        z2 = np.empty((self.n_samples, steps))
         for k in range(steps):
             rng = np.random.default_rng(
                 np.random.SeedSequence(self.cfg.oracle_seed, spawn_key=(k,))
             )
             uu = rng.random(half)
             zz = rng.standard_normal(half)
+            zs = rng.standard_normal(half)
             u[:half, k], u[half:, k] = uu, 1.0 - uu
             z[:half, k], z[half:, k] = zz, -zz
-        return u, z
+            z2[:half, k], z2[half:, k] = zs, -zs
+        return u, z, z2
 
     def _predict_rows(
         self,
@@ -258,9 +261,10 @@ class Oracle:
         steps = int(k1.max()) if k1.size else 0
 
         # vol-path Monte Carlo: σ² and jump rate along the path, recorded where needed
-        u, z = self._paths_noise(max(steps, 1))
+        u, z, z2 = self._paths_noise(max(steps, 1))
         regime = np.broadcast_to(lat.regime[c0][:, None], (B, S)).copy()
         hvol = np.broadcast_to(lat.h[c0][:, None], (B, S)).copy()
+        slow = np.broadcast_to(lat.slow[c0][:, None], (B, S)).copy()
         sig2 = np.broadcast_to((lat.sigma[c0] ** 2)[:, None], (B, S)).copy()
         lam = dyn.jump_rate[regime]
         cnt0 = ((c0 + 1) * R - j0).astype(np.float64)  # fine steps of j0's vol step from j0
@@ -278,8 +282,9 @@ class Oracle:
             if k > 0:
                 regime = dyn.next_regime(regime, np.broadcast_to(u[:, k - 1], (B, S)))
                 hvol = dyn.next_logvol(hvol, regime, np.broadcast_to(z[:, k - 1], (B, S)))
+                slow = dyn.next_slow(slow, np.broadcast_to(z2[:, k - 1], (B, S)))
                 vidx = np.minimum(c0 + k, dyn.n_vol - 1)[:, None]
-                sig2 = dyn.sigma(hvol, vidx) ** 2
+                sig2 = dyn.sigma(hvol, slow, vidx) ** 2
                 lam = dyn.jump_rate[regime]
             start = np.where(k == 0, j0, (c0 + k) * R)[:, None]  # first fine step counted here
             for hi in range(H):

@@ -24,6 +24,7 @@ EXCHANGE_TZ = "America/New_York"
 # Independent random streams of one session.
 STREAM_INIT, STREAM_VOL, STREAM_PRICE, STREAM_INDEX, STREAM_JUMPS = 0, 1, 2, 3, 4
 STREAM_QUOTES, STREAM_TRADES, STREAM_INDEX_TICKS, STREAM_OPTIONS = 5, 6, 7, 8
+STREAM_SLOW = 9
 
 
 def rng_for(seed: int, day: int, stream: int) -> np.random.Generator:
@@ -46,6 +47,7 @@ class Carry:
 
     x: float  # stock log efficient price
     h: float  # log-vol deviation
+    slow: float  # slow log-vol factor
     regime: int
     mu: float  # hidden drift (log per second)
     x_index: float  # index log efficient price
@@ -64,6 +66,7 @@ class LatentDay:
     mu: F64  # [J] hidden drift (log per second)
     q: I64  # [J] stock mid in half ticks
     h: F64  # [C] log-vol deviation
+    slow: F64  # [C] slow log-vol factor
     regime: I64  # [C]
     sigma: F64  # [C] per sqrt(s)
     spread: I64  # [C] quoted spread in ticks
@@ -91,6 +94,7 @@ def initial_carry(cfg: SyntheticConfig, dyn: Dynamics) -> Carry:
     return Carry(
         x=float(np.log(cfg.start_price)),
         h=float(dyn.regime_level[regime] + dyn.vol_of_vol * rng.standard_normal()),
+        slow=float(dyn.slow_std * rng.standard_normal()),
         regime=regime,
         mu=float(dyn.drift_std * rng.standard_normal()),
         x_index=float(np.log(cfg.context_start_price)),
@@ -107,6 +111,7 @@ def overnight(cfg: SyntheticConfig, dyn: Dynamics, prev: Carry, day: int) -> Car
     return Carry(
         x=prev.x + float(ret),
         h=prev.h + cfg.overnight_vol_shock * float(z_vol),
+        slow=prev.slow,
         regime=prev.regime,
         mu=float(dyn.drift_std * z_mu),
         x_index=prev.x_index + float(ret_idx),
@@ -124,8 +129,10 @@ def simulate_latent(
     h = ar1_filter(
         dyn.phi_h, start.h, (1 - dyn.phi_h) * level + dyn.eta_h * rv.standard_normal(C - 1)
     )
+    rs = rng_for(cfg.seed, day, STREAM_SLOW)
+    slow = ar1_filter(dyn.phi_slow, start.slow, dyn.eta_slow * rs.standard_normal(C - 1))
     c_index = np.arange(C)
-    sigma = dyn.sigma(h, c_index)
+    sigma = dyn.sigma(h, slow, c_index)
     spread = dyn.spread_ticks(sigma, rv.random(C))
     sig_fine = np.repeat(sigma, R)  # σ of the vol step containing fine step i
 
@@ -165,6 +172,7 @@ def simulate_latent(
         mu=mu,
         q=q,
         h=h,
+        slow=slow,
         regime=regime,
         sigma=sigma,
         spread=spread,
@@ -175,6 +183,7 @@ def simulate_latent(
     end = Carry(
         x=float(x[-1]),
         h=float(h[-1]),
+        slow=float(slow[-1]),
         regime=int(regime[-1]),
         mu=float(mu[-1]),
         x_index=float(x_index[-1]) if x_index is not None else start.x_index,
