@@ -77,7 +77,9 @@ class FakeTrainer:
     calls: list[dict[str, Any]] = field(default_factory=list)
     epochs: int = 2
 
-    def __call__(self, resolved: Any, *, run_dir: Path, on_epoch: Any, progress: bool) -> FakeResult:
+    def __call__(
+        self, resolved: Any, *, run_dir: Path, on_epoch: Any, progress: bool
+    ) -> FakeResult:
         import math
 
         exp = resolved.experiment

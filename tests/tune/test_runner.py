@@ -113,7 +113,7 @@ def test_objective_metric_missing_fails_fast(tmp_path: Path) -> None:
     data["tune"]["objective"] = "crps"
     data["tune"]["budget"]["p99_ms"] = 100.0  # the first trial trains
     path = write_experiment(tmp_path / "tiny.yaml", data)
-    with pytest.raises(ObjectiveMetricError, match="'crps' is not a validation metric.*nll"):
+    with pytest.raises(ObjectiveMetricError, match=r"'crps' is not a validation metric.*nll"):
         _run(path, tmp_path, FakeTrainer(), trials=3)
 
 
@@ -127,6 +127,6 @@ def test_all_over_budget_reports_no_best(tmp_path: Path) -> None:
     assert outcome.best_yaml is None
     assert outcome.summary.pruned_latency == 3
     study = optuna.load_study(study_name="tiny", storage=outcome.storage_url)
-    with pytest.raises(NoCompletedTrialError, match="loosen tune.budget.p99_ms"):
+    with pytest.raises(NoCompletedTrialError, match=r"loosen tune\.budget\.p99_ms"):
         best_trial(study)
     assert "No completed trial yet" in (outcome.out_dir / "report.md").read_text()

@@ -8,7 +8,6 @@ intra-op threads). Every result says which runtime measured it.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -64,65 +63,84 @@ def rust_binary() -> Path | None:
 
 
 def _has_bench(binary: Path) -> bool:
+    """Whether this build of ``ash-serve`` lists a ``bench`` subcommand in its usage."""
     try:
-        probe = subprocess.run(
-            [str(binary), "bench", "--help"], capture_output=True, text=True, timeout=30
-        )
+        probe = subprocess.run([str(binary), "--help"], capture_output=True, text=True, timeout=30)
     except OSError:
         return False
-    return probe.returncode == 0
+    return probe.returncode == 0 and "ash-serve bench" in probe.stdout
 
 
-def choose_runtime(measure_on: str) -> tuple[Runtime, Path | None]:
-    """``rust`` needs a built ``ash-serve`` with ``bench``; ``auto`` falls back to ONNX Runtime."""
+def choose_runtime(measure_on: str, batch: int = 1) -> tuple[Runtime, Path | None]:
+    """``rust`` needs a built ``ash-serve`` with ``bench`` (its predict latency is at batch 1);
+    ``auto`` uses it when it can and falls back to Python ONNX Runtime otherwise."""
     if measure_on == "onnxruntime":
         return "onnxruntime", None
     binary = rust_binary()
-    if binary is not None and _has_bench(binary):
+    usable = binary is not None and _has_bench(binary)
+    if usable and batch == 1:
         return "rust", binary
     if measure_on == "rust":
-        raise LatencyMeasurementError(
-            "tune.budget.measure_on is 'rust' but no ash-serve with a `bench` subcommand was "
-            f"found (looked at ${RUST_BINARY_ENV}, {RUST_BINARY_DEFAULT}, PATH); build it with "
+        why = (
+            "ash-serve bench measures predict latency at batch 1 only; use batch 1 or "
+            "measure_on: onnxruntime"
+            if usable
+            else "no ash-serve with a `bench` subcommand was found (looked at "
+            f"${RUST_BINARY_ENV}, {RUST_BINARY_DEFAULT}, PATH); build it with "
             "`cargo build --release` in inference-rs/ or set measure_on: onnxruntime"
         )
+        raise LatencyMeasurementError(f"tune.budget.measure_on is 'rust' but {why}")
     return "onnxruntime", None
 
 
-def _parse_bench_output(text: str) -> dict[str, float]:
-    """The last JSON object ``ash-serve bench --json`` printed (it may log lines before it)."""
-    for line in reversed(text.strip().splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            data = json.loads(line)
-            if "p99_ms" in data and "p50_ms" in data:
-                return {k: float(v) for k, v in data.items() if isinstance(v, int | float)}
-    raise LatencyMeasurementError(f"ash-serve bench printed no JSON with p50_ms/p99_ms:\n{text}")
+def parse_bench_table(text: str) -> dict[str, float]:
+    """p50/p99 (ms) of ``predict`` from the Markdown table ``ash-serve bench`` prints (µs)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip().startswith("|")]
+    header = next((line for line in lines if "predict p99" in line), None)
+    if header is None:
+        raise LatencyMeasurementError(f"ash-serve bench printed no predict p99 column:\n{text}")
+    names = [cell.strip() for cell in header.strip("|").split("|")]
+    rows = [line for line in lines[lines.index(header) + 1 :] if not set(line) <= set("|-: ")]
+    if not rows:
+        raise LatencyMeasurementError(f"ash-serve bench printed no result row:\n{text}")
+    cells = dict(zip(names, (c.strip() for c in rows[0].strip("|").split("|")), strict=False))
+    try:
+        return {
+            "p50_ms": float(cells["predict p50 µs"]) / 1000.0,
+            "p99_ms": float(cells["predict p99 µs"]) / 1000.0,
+        }
+    except (KeyError, ValueError) as exc:
+        raise LatencyMeasurementError(
+            f"cannot read predict p50/p99 from ash-serve bench output ({exc}):\n{text}"
+        ) from None
 
 
-def measure_rust(
-    binary: Path, onnx_path: Path, *, batch: int, threads: int, warmup: int, iters: int
-) -> dict[str, float]:
+def measure_rust(binary: Path, onnx_path: Path, *, threads: int, iters: int) -> dict[str, float]:
+    """``ash-serve bench``: the runtime's own ``predict`` (bars window -> probs), batch 1."""
     cmd = [
         str(binary),
         "bench",
         str(onnx_path),
-        "--batch",
-        str(batch),
-        "--threads",
-        str(threads),
-        "--warmup",
-        str(warmup),
         "--iters",
         str(iters),
-        "--json",
+        "--ticks",
+        "2",  # the per-tick update benchmark is not what tuning needs
+        "--batches",
+        "1",
+        "--threads",
+        str(threads),
     ]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    env = dict(os.environ)
+    if "ORT_DYLIB_PATH" not in env:
+        from ash.runtime_lib import onnxruntime_library
+
+        env["ORT_DYLIB_PATH"] = str(onnxruntime_library())
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     if done.returncode != 0:
         raise LatencyMeasurementError(
             f"`{' '.join(cmd)}` failed with exit code {done.returncode}:\n{done.stderr.strip()}"
         )
-    return _parse_bench_output(done.stdout)
+    return parse_bench_table(done.stdout)
 
 
 def measure_onnx(
@@ -136,18 +154,11 @@ def measure_onnx(
 ) -> LatencyResult:
     """Time an exported model with the runtime ``budget.measure_on`` selects."""
     if runtime is None:
-        runtime, binary = choose_runtime(budget.measure_on)
+        runtime, binary = choose_runtime(budget.measure_on, budget.batch)
     start = time.perf_counter()
     if runtime == "rust":
         assert binary is not None
-        timings = measure_rust(
-            binary,
-            onnx_path,
-            batch=budget.batch,
-            threads=budget.threads,
-            warmup=warmup,
-            iters=iters,
-        )
+        timings = measure_rust(binary, onnx_path, threads=budget.threads, iters=iters)
     else:
         from ash.export.latency import measure_latency
 
