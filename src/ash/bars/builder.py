@@ -117,9 +117,11 @@ def build_bars_from_stream(
     counts: dict[str, int] = {}
 
     def reject(reason: str, condition: np.ndarray) -> None:
-        new = condition & ~rejected
-        counts[reason] = int(np.count_nonzero(new))
-        rejected[new] = True
+        counts[reason] = 0
+        if condition.any():  # the common case (clean data) skips the bookkeeping
+            new = condition & ~rejected
+            counts[reason] = int(np.count_nonzero(new))
+            rejected[new] = True
 
     x0, x1, x2, x3 = stream.x0, stream.x1, stream.x2, stream.x3
     reject("bad_timestamp", ts == NAT)
@@ -147,7 +149,8 @@ def build_bars_from_stream(
     day = days.day_of(safe_ts)
     day_start = days.starts[day]
     bar_ns = spec.bar_ns
-    bar_start = day_start + (safe_ts - day_start) // bar_ns * bar_ns
+    bar_in_day = (safe_ts - day_start) // bar_ns
+    bar_start = day_start + bar_in_day * bar_ns
 
     if days.session_open is not None and days.session_close is not None:
         inside = (safe_ts >= days.session_open[day]) & (safe_ts < days.session_close[day])
@@ -179,7 +182,7 @@ def build_bars_from_stream(
     def take(a: np.ndarray) -> np.ndarray:
         return a if m_idx is None else a[m_idx]
 
-    grid = _segment_grid(take(ts), take(bar_start), take(day), spec)
+    grid = _segment_grid(take(ts), take(bar_start), take(bar_in_day), take(day), spec)
     m_kind = take(kind)
     m_is_trade = m_kind == TRADE
     m_is_quote = m_kind == QUOTE
@@ -203,18 +206,18 @@ def build_bars_from_stream(
 
     # --- trades: side inference and per-bar aggregates
     all_trades = bool(m_is_trade.all())
-    t_sel = np.flatnonzero(m_is_trade)
 
     def trade_rows(a: np.ndarray) -> np.ndarray:
-        return a if all_trades else a[t_sel]
+        return a if all_trades else a[m_is_trade]
 
     tpos, tseg = trade_rows(grid.pos), trade_rows(grid.seg)
     price, size, true_side = trade_rows(take(x0)), trade_rows(take(x1)), trade_rows(take(x2))
     if len(quote_mid):
-        prev_q = prevailing_index(m_is_quote, grid.seg)[t_sel]
+        quotes_before = trade_rows(np.cumsum(m_is_quote))
+        prev_q = prevailing_index(quotes_before, grid.seg[q_sel], tseg)
         prevailing_mid = np.where(prev_q >= 0, quote_mid[np.maximum(prev_q, 0)], np.nan)
     else:
-        prevailing_mid = np.full(len(t_sel), np.nan)
+        prevailing_mid = np.full(len(tpos), np.nan)
     seg_first_trade = np.ones(len(tseg), dtype=bool)
     seg_first_trade[1:] = tseg[1:] != tseg[:-1]
     side = infer_sides(true_side, price, prevailing_mid, seg_first_trade)
@@ -307,7 +310,7 @@ class _Grid:
         self.n_bars = len(bar_ts)
 
 
-def _segment_grid(ts: I64, bar_start: I64, day: I64, spec: BarSpec) -> _Grid:
+def _segment_grid(ts: I64, bar_start: I64, bar_in_day: I64, day: I64, spec: BarSpec) -> _Grid:
     """A new segment at the first event, a new local day, or a gap > gap_seconds."""
     n = len(ts)
     new = np.ones(n, dtype=bool)
@@ -321,7 +324,8 @@ def _segment_grid(ts: I64, bar_start: I64, day: I64, spec: BarSpec) -> _Grid:
     first_bar, last_bar = bar_start[new], bar_start[is_last]
     n_bars = (last_bar - first_bar) // bar_ns + 1
     offsets = np.concatenate(([0], np.cumsum(n_bars)[:-1])).astype(np.int64)
-    pos = offsets[seg] + (bar_start - first_bar[seg]) // bar_ns
+    # A segment lies within one local day, so bar distances are differences of day indices.
+    pos = offsets[seg] + (bar_in_day - bar_in_day[new][seg])
     n_total = int(n_bars.sum())
     bar_seg = np.repeat(np.arange(len(n_bars), dtype=np.int64), n_bars)
     bar_ts = np.repeat(first_bar - offsets * bar_ns, n_bars) + np.arange(n_total) * bar_ns

@@ -49,15 +49,14 @@ def split_volume(size: F64, side: F64) -> tuple[F64, F64]:
     return size * ((1.0 + side) * 0.5), size * ((1.0 - side) * 0.5)
 
 
-def prevailing_index(is_quote: np.ndarray, segment_id: I64) -> I64:
-    """For each event, the ordinal of the last quote strictly before it in the same segment
-    (-1 if none). Ordinals count quotes in stream order."""
-    n = len(is_quote)
-    before = np.cumsum(is_quote) - is_quote.astype(np.int64)  # quotes strictly before
-    idx = before - 1
-    if n == 0:
-        return idx.astype(np.int64)
-    quote_segment = segment_id[is_quote]
-    safe = np.clip(idx, 0, max(len(quote_segment) - 1, 0))
-    same = (idx >= 0) & (quote_segment[safe] == segment_id) if len(quote_segment) else idx < -1
+def prevailing_index(quotes_before: I64, quote_segment: I64, trade_segment: I64) -> I64:
+    """For each trade, the ordinal of the last quote before it in the same segment (-1 if none).
+
+    ``quotes_before[i]``: number of quotes before trade i in the stream; ``quote_segment``: the
+    segment of each quote, in stream order; ``trade_segment``: the segment of each trade.
+    """
+    idx = quotes_before - 1
+    if not len(quote_segment):
+        return np.full(len(idx), -1, dtype=np.int64)
+    same = (idx >= 0) & (quote_segment[np.maximum(idx, 0)] == trade_segment)
     return np.where(same, idx, -1).astype(np.int64)
