@@ -28,14 +28,18 @@ def check(
     model: Annotated[Path, typer.Argument(help="The ONNX model file to check.")],
 ) -> None:
     """Check MODEL against the contract; list every violation with its stable code."""
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     violations = validate_model(model)
     if not violations:
-        console.print(f"[green]ok[/green] {escape(str(model))} honours the ash ONNX contract v1")
+        console.print(
+            f"[green]ok[/green] {escape(str(model))} honours the ash ONNX contract v1",
+            soft_wrap=True,
+        )
         return
     console.print(
         f"[red]{len(violations)} violation{'s' if len(violations) != 1 else ''}[/red] of the ash "
-        f"ONNX contract v1 in {escape(str(model))}:"
+        f"ONNX contract v1 in {escape(str(model))}:",
+        soft_wrap=True,
     )
     for v in violations:
         console.print(f"  [bold]{escape(v.code)}[/bold]: {escape(v.message)}", soft_wrap=True)

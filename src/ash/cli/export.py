@@ -27,11 +27,13 @@ def export(
     from ash.export.run import export_run
     from ash.export.violations import ContractViolationError
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     try:
         done = export_run(run, validate=validate, optimize=optimize, fp16=fp16)
     except (ExportError, ContractViolationError, ParityError) as exc:
-        Console(stderr=True, highlight=False).print(f"[red]export failed[/red]: {escape(str(exc))}")
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"[red]export failed[/red]: {escape(str(exc))}"
+        )
         raise typer.Exit(1) from exc
     result = done.result
     console.print(f"wrote {escape(str(result.path))} (contract v1, validated)")
