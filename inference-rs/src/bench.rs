@@ -73,6 +73,8 @@ pub struct ModelFigures {
     pub update_ns: f64,
     pub predict: (f64, f64),
     pub bare: (f64, f64),
+    /// Median over rounds of predict/bare (p50, p99).
+    pub overhead: (f64, f64),
     pub python: Option<(f64, f64)>,
     pub throughput: Vec<(usize, f64)>,
 }
@@ -101,26 +103,38 @@ pub fn bench_model(model: &Path, o: &BenchOptions) -> Result<ModelFigures> {
     let (w, c) = (p.spec().window, p.spec().n_columns());
     // Same shape as the predictor's window; the cost of these graphs does not depend on values.
     let window = crate::contract::synthetic::synthetic_bars(&p.spec().bar_columns, w, 1, p.spec().bar_seconds, 1);
-    let (mut pred, mut bare) = (Vec::with_capacity(o.iters), Vec::with_capacity(o.iters));
-    for i in 0..o.iters + o.iters / 10 {
-        let t = Instant::now();
+    // Rounds of interleaved pairs (predict, then bare run); per-round p50/p99, then medians over
+    // rounds: a descheduled millisecond hits both columns alike instead of one p99.
+    let rounds = 10usize;
+    let per_round = (o.iters / rounds).max(10);
+    let mut round_stats: Vec<[f64; 4]> = Vec::with_capacity(rounds);
+    for _ in 0..3 {
         black_box(p.predict("SYM")?);
-        let dp = t.elapsed().as_secs_f64() * 1e6;
-        let t = Instant::now();
-        {
-            let tensor = TensorRef::from_array_view(([1i64, w as i64, c as i64], &window[..]))
-                .map_err(|e| Error::ort("bench input", e))?;
-            let out = p.session_mut().run(ort::inputs![INPUT_NAME => tensor]).map_err(|e| Error::ort("bench run", e))?;
-            let probs = out[PROBS_NAME].try_extract_tensor::<f32>().map_err(|e| Error::ort("bench probs", e))?;
-            let edges = out[EDGES_NAME].try_extract_tensor::<f32>().map_err(|e| Error::ort("bench edges", e))?;
-            black_box((probs.1[0], edges.1[0]));
-        }
-        let db = t.elapsed().as_secs_f64() * 1e6;
-        if i >= o.iters / 10 {
-            pred.push(dp);
-            bare.push(db);
-        }
     }
+    for _ in 0..rounds {
+        let (mut pred, mut bare) = (Vec::with_capacity(per_round), Vec::with_capacity(per_round));
+        for _ in 0..per_round {
+            let t = Instant::now();
+            black_box(p.predict("SYM")?);
+            pred.push(t.elapsed().as_secs_f64() * 1e6);
+            let t = Instant::now();
+            {
+                let tensor = TensorRef::from_array_view(([1i64, w as i64, c as i64], &window[..]))
+                    .map_err(|e| Error::ort("bench input", e))?;
+                let out =
+                    p.session_mut().run(ort::inputs![INPUT_NAME => tensor]).map_err(|e| Error::ort("bench run", e))?;
+                let probs = out[PROBS_NAME].try_extract_tensor::<f32>().map_err(|e| Error::ort("bench probs", e))?;
+                let edges = out[EDGES_NAME].try_extract_tensor::<f32>().map_err(|e| Error::ort("bench edges", e))?;
+                black_box((probs.1[0], edges.1[0]));
+            }
+            bare.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+        let (p50, p99) = percentiles(pred);
+        let (b50, b99) = percentiles(bare);
+        round_stats.push([p50, p99, b50, b99]);
+    }
+    let median_of = |k: usize| percentiles(round_stats.iter().map(|r| r[k]).collect()).0;
+    let ratio_of = |a: usize, b: usize| percentiles(round_stats.iter().map(|r| r[a] / r[b]).collect()).0;
 
     // Batched throughput: predict_batch over n ready symbols, one ONNX call each.
     let mut throughput = Vec::new();
@@ -141,10 +155,11 @@ pub fn bench_model(model: &Path, o: &BenchOptions) -> Result<ModelFigures> {
 
     let python = o.python.as_deref().and_then(|py| python_reference(py, model, o.iters));
     Ok(ModelFigures {
-        model: model.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+        model: model_label(model),
         update_ns,
-        predict: percentiles(pred),
-        bare: percentiles(bare),
+        predict: (median_of(0), median_of(1)),
+        bare: (median_of(2), median_of(3)),
+        overhead: (ratio_of(0, 2), ratio_of(1, 3)),
         python,
         throughput,
     })
@@ -182,11 +197,20 @@ fn python_reference(python: &Path, model: &Path, iters: usize) -> Option<(f64, f
     Some((it.next()?, it.next()?))
 }
 
+/// `dir/model.onnx` for run folders' generic file names, else the file name.
+fn model_label(model: &Path) -> String {
+    let file = model.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    match model.parent().and_then(|d| d.file_name()) {
+        Some(dir) if file.starts_with("model.") => format!("{}/{file}", dir.to_string_lossy()),
+        _ => file,
+    }
+}
+
 /// The table, as Markdown.
 pub fn render(rows: &[ModelFigures], o: &BenchOptions) -> String {
     let mut s = String::new();
     s.push_str(&format!(
-        "ash-serve bench: {} iterations, {} ticks, {} intra-op thread(s), {:?}\n\n",
+        "ash-serve bench: {} predict/bare pairs in 10 interleaved rounds (medians over rounds), {} ticks, {} intra-op thread(s), {:?}\n\n",
         o.iters, o.ticks, o.config.session.intra_threads, o.config.session.device
     ));
     s.push_str("| model | update ns/tick | predict p50 µs | predict p99 µs | bare run p50 µs | bare run p99 µs | overhead p50 | overhead p99 | python ort p50 µs | python ort p99 µs |\n");
@@ -201,8 +225,8 @@ pub fn render(rows: &[ModelFigures], o: &BenchOptions) -> String {
             r.predict.1,
             r.bare.0,
             r.bare.1,
-            r.predict.0 / r.bare.0,
-            r.predict.1 / r.bare.1,
+            r.overhead.0,
+            r.overhead.1,
             py50,
             py99
         ));
