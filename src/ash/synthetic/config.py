@@ -101,7 +101,7 @@ class SyntheticConfig(ComponentConfig):
 
     # hidden drift (the short-horizon signal)
     drift_half_life_s: float = _f(20.0, "Half-life of the hidden OU drift (seconds).", ge=1)
-    drift_std_bps_per_s: float = _f(0.06, "Stationary std of the drift (bps per second).", ge=0)
+    drift_std_bps_per_s: float = _f(0.08, "Stationary std of the drift (bps per second).", ge=0)
 
     # quotes
     spread_vol_coef: float = _f(
