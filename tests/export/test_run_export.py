@@ -34,3 +34,71 @@ def test_run_metadata_without_metrics_or_fingerprint(tmp_path: Path) -> None:
     meta = run_metadata(tmp_path, _resolved())
     assert meta["ash.metrics"] == {}
     assert "ash.data_fingerprint" not in meta
+
+
+def _make_run(tmp_path: Path) -> Path:
+    """A run folder as the trainer leaves it (config, meta, metrics, final checkpoint)."""
+    import yaml
+
+    from ash import runs
+    from ash.bars.columns import CORE_COLUMNS
+    from ash.config import resolve
+    from ash.train.checkpoint import save_checkpoint
+
+    raw = yaml.safe_load(Path("configs/default.yaml").read_text())
+    raw["data"]["source"] = {"kind": "duckdb", "path": str(tmp_path / "none.duckdb")}
+    raw["horizons"] = [1, 60]
+    raw["model"]["steps"] = 8
+    raw["model"]["features"] = [{"kind": "returns", "lookbacks": [1, 5]}]
+    raw["model"]["backbone"] = {"kind": "transformer", "d_model": 16, "n_layers": 1, "n_heads": 2}
+    raw["model"]["discretizer"] = {"kind": "log_return", "n_buckets": 11}
+    resolved = resolve(raw)
+    run_dir = tmp_path / "run"
+    (run_dir / "checkpoints").mkdir(parents=True)
+    runs.write_config(run_dir, resolved)
+    runs.write_json(
+        run_dir / "meta.json", {"bar_columns": list(CORE_COLUMNS), "data_fingerprint": "fp-123"}
+    )
+    runs.write_json(run_dir / "metrics.json", {"val": {"nll": 2.0}})
+    model = runs.make_model(resolved, CORE_COLUMNS)
+    save_checkpoint({"model": model.state_dict()}, run_dir / "checkpoints" / "model.pt")
+    return run_dir
+
+
+def test_export_cli_on_a_run_folder(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ash.cli.export import app
+    from ash.export.validate import validate_model
+
+    run_dir = _make_run(tmp_path)
+    result = CliRunner().invoke(app, [str(run_dir), "--no-optimize"])
+    assert result.exit_code == 0, result.output
+    assert "parity ok" in result.output
+    assert validate_model(run_dir / "model.onnx") == []
+    import onnx
+
+    props = {
+        p.key: json.loads(p.value)
+        for p in onnx.load_model(str(run_dir / "model.onnx")).metadata_props
+    }
+    assert props["ash.data_fingerprint"] == "fp-123"
+    assert props["ash.metrics"] == {"nll": 2.0}
+    assert props["ash.experiment"] == "default"
+    kinds = {(p["kind"], p["name"]) for p in props["ash.plugins"]}
+    assert {
+        ("feature_builder", "returns"),
+        ("backbone", "transformer"),
+        ("discretizer", "log_return"),
+    } <= kinds
+
+
+def test_export_cli_reports_a_missing_run(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ash.cli.export import app
+
+    result = CliRunner().invoke(app, [str(tmp_path / "nope")])
+    assert result.exit_code == 1
+    assert "export failed" in result.output
+    assert "config.yaml is missing" in result.output

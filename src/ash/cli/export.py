@@ -26,11 +26,13 @@ def export(
     from ash.export.parity import ParityError
     from ash.export.run import export_run
     from ash.export.violations import ContractViolationError
+    from ash.runs import RunError
+    from ash.train.checkpoint import CheckpointError
 
     console = Console(highlight=False, soft_wrap=True)
     try:
         done = export_run(run, validate=validate, optimize=optimize, fp16=fp16)
-    except (ExportError, ContractViolationError, ParityError) as exc:
+    except (ExportError, ContractViolationError, ParityError, RunError, CheckpointError) as exc:
         Console(stderr=True, highlight=False, soft_wrap=True).print(
             f"[red]export failed[/red]: {escape(str(exc))}"
         )
