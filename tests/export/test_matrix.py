@@ -3,10 +3,12 @@ matches PyTorch within 1e-5 — the template third-party backbone included."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 import pytest
 
 from ash.bars.columns import bar_columns
@@ -75,6 +77,14 @@ def _build(discretizer: str, backbone: str, features: list[tuple[str, dict[str, 
 def _export_and_check(model: Any, tmp_path: Path) -> None:
     result = export_model(model, tmp_path / "model.onnx", metadata=SERVING_METADATA, optimize=False)
     assert validate_model(result.path) == []
+    props = {p.key: json.loads(p.value) for p in onnx.load_model(str(result.path)).metadata_props}
+    backbone = REGISTRY.info("backbone", model.backbone.name).plugin
+    assert {
+        "kind": "backbone",
+        "name": model.backbone.name,
+        "distribution": backbone.distribution,
+        "version": backbone.version,
+    } in props["ash.plugins"]
     windows = synthetic_bars(COLUMNS, model.window, 72, seed=5)
     report = check_parity(model, result.path, windows)
     assert report.max_abs_diff <= PARITY_TOLERANCE
