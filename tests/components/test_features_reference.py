@@ -112,13 +112,13 @@ def ref_order_flow(c: Cols, ctx: ModelContext) -> list[np.ndarray]:
 
 def ref_trade_size(c: Cols, ctx: ModelContext) -> list[np.ndarray]:
     vol, cnt = c("volume"), c("trade_count")
-    size = {n: np.log1p(guarded(roll_sum(vol, n), roll_sum(cnt, n))) for n in (60, 300, 1800)}
-    return [size[60], size[300], size[60] - size[1800], size[300] - size[1800]]
+    size = {n: np.log1p(guarded(roll_sum(vol, n), roll_sum(cnt, n))) for n in (60, 300, 600)}
+    return [size[60], size[300], size[60] - size[600], size[300] - size[600]]
 
 
 def ref_arrival(c: Cols, ctx: ModelContext) -> list[np.ndarray]:
     vol, cnt, s = c("volume"), c("trade_count"), ctx.bar_seconds
-    base = np.log1p(roll_mean(vol, 1800) / s)
+    base = np.log1p(roll_mean(vol, 600) / s)
     looks = (10, 60, 300)
     return [
         *(np.log1p(roll_mean(cnt, n) / s) for n in looks),
@@ -172,7 +172,7 @@ def ref_regimes(c: Cols, ctx: ModelContext) -> list[np.ndarray]:
     iv = np.maximum(c("atm_iv_30d"), 0)
     rv = realized(c("mid"), 300) * 1e-4 * np.sqrt(YEAR_S / ctx.bar_seconds)
     vol = c("volume")
-    rel = guarded(roll_mean(vol, 60), roll_mean(vol, 1800))
+    rel = guarded(roll_mean(vol, 60), roll_mean(vol, 600))
     return [
         *one_hot(iv, (0.12, 0.16, 0.22, 0.30)),
         *one_hot(rv, (0.08, 0.12, 0.18, 0.28)),

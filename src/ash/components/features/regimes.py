@@ -32,7 +32,7 @@ class RegimeBucketsConfig(ComponentConfig):
         (0.08, 0.12, 0.18, 0.28), description="Annualized RV regime edges; empty to skip."
     )
     volume_short: int = Field(60, ge=1, description="Short volume window (bars).")
-    volume_long: int = Field(1800, ge=2, description="Long volume window (bars).")
+    volume_long: int = Field(600, ge=2, description="Long volume window (bars).")
     volume_edges: tuple[float, ...] = Field(
         (0.5, 0.8, 1.25, 2.0), description="Relative-volume regime edges; empty to skip."
     )

@@ -14,7 +14,7 @@ from ash.interfaces import ComponentConfig, ModelContext
 
 class TradeSizeConfig(ComponentConfig):
     lookbacks: Lookbacks = Field((60, 300), description="Windows in bars.")
-    baseline: int = Field(1800, ge=2, description="Long window (bars) for the relative size.")
+    baseline: int = Field(600, ge=2, description="Long window (bars) for the relative size.")
 
 
 class TradeSize(ColumnFeatureBuilder):
@@ -47,7 +47,7 @@ class TradeSize(ColumnFeatureBuilder):
 
 class ArrivalRateConfig(ComponentConfig):
     lookbacks: Lookbacks = Field((10, 60, 300), description="Windows in bars.")
-    baseline: int = Field(1800, ge=2, description="Long window (bars) for relative volume.")
+    baseline: int = Field(600, ge=2, description="Long window (bars) for relative volume.")
 
 
 class ArrivalRate(ColumnFeatureBuilder):
