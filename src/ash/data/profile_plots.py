@@ -44,8 +44,10 @@ def volume_histogram(trades: pd.DataFrame, symbol: str, path: Path) -> Path:
     size = size[size > 0]
     fig, ax = plt.subplots(figsize=(6, 3.6))
     if len(size):
-        bins = list(np.logspace(0, np.log10(max(size.max(), 10.0)) + 0.1, 50))
-        ax.hist(size, bins=bins, color="tab:blue")
+        # Bin with numpy and draw steps: ax.hist on a million values is needlessly slow.
+        edges = np.logspace(0, np.log10(max(size.max(), 10.0)) + 0.1, 50)
+        counts, _ = np.histogram(size, bins=edges)
+        ax.stairs(counts, edges, fill=True, color="tab:blue")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.axvline(float(np.median(size)), color="k", ls="--", lw=0.8, label="median")
@@ -66,10 +68,11 @@ def spread_distribution(quotes: pd.DataFrame, symbol: str, path: Path) -> Path:
     if len(spread_bps):
         hi = float(np.quantile(spread_bps, 0.995))
         lo = float(min(spread_bps.min(), 0.0))
-        ax.hist(np.clip(spread_bps, lo, hi), bins=80, color="tab:green")
+        counts, edges = np.histogram(np.clip(spread_bps, lo, hi), bins=80)
+        ax.stairs(counts, edges, fill=True, color="tab:green")
         ax.set_yscale("log")
         crossed = int((spread_bps < 0).sum())
-        ax.set_title(f"{symbol}: quoted spread ({crossed:,} crossed quotes < 0)")
+        ax.set_title(f"{symbol}: quoted spread (crossed, bid > ask: {crossed:,})")
     else:
         ax.set_title(f"{symbol}: quoted spread (no quotes)")
     ax.set_xlabel("spread (bps of mid; clipped at the 99.5th percentile)")
