@@ -83,7 +83,7 @@ pub struct Updated {
 }
 
 /// One horizon's distribution and its summary.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HorizonPrediction {
     pub horizon_s: f64,
     pub probs: Vec<f32>,
@@ -93,7 +93,7 @@ pub struct HorizonPrediction {
 }
 
 /// A prediction for one symbol from its last `window` bars.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Prediction {
     pub symbol: String,
     /// Start (UTC ns) of the last bar of the window; horizons count from its end.
@@ -141,6 +141,8 @@ pub struct PricePredictor {
     last_symbol: usize,
     allowed: Option<HashSet<String>>,
     input: Vec<f32>,
+    probs_out: Vec<f32>,
+    edges_out: Vec<f32>,
     levels: Vec<f64>,
     scratch: Vec<f64>,
     use_mid: bool,
@@ -175,6 +177,8 @@ impl PricePredictor {
         Ok(PricePredictor {
             session: loaded.session,
             input: vec![0.0; per_window * config.max_batch.max(1)],
+            probs_out: Vec::new(),
+            edges_out: Vec::new(),
             use_mid: spec.reference_price == "mid",
             spec,
             bar_spec,
@@ -289,21 +293,44 @@ impl PricePredictor {
 
     /// Predict for one symbol from its last `window` bars.
     pub fn predict(&mut self, symbol: &str) -> Result<Prediction> {
-        let mut out = self.predict_batch(&[symbol])?;
-        out.pop().ok_or_else(|| Error::Input("empty prediction".into()))
+        let mut out = Prediction::default();
+        self.predict_into(symbol, &mut out)?;
+        Ok(out)
+    }
+
+    /// Predict for one symbol into `out`, reusing its buffers: after the first call for a given
+    /// `out`, the runtime's own code allocates nothing (ONNX Runtime allocates its outputs).
+    pub fn predict_into(&mut self, symbol: &str, out: &mut Prediction) -> Result<()> {
+        self.fill_inputs(&[symbol])?;
+        self.run_windows(1)?;
+        self.write_prediction(0, symbol, out);
+        Ok(())
     }
 
     /// Predict for many symbols in ONE ONNX Runtime call (batch = number of symbols).
     pub fn predict_batch<S: AsRef<str>>(&mut self, symbols: &[S]) -> Result<Vec<Prediction>> {
-        let per_window = self.spec.window * self.spec.n_columns();
-        let batch = symbols.len();
-        if batch == 0 {
+        if symbols.is_empty() {
             return Ok(Vec::new());
         }
-        if self.input.len() < batch * per_window {
-            self.input.resize(batch * per_window, 0.0);
+        self.fill_inputs(symbols)?;
+        self.run_windows(symbols.len())?;
+        Ok(symbols
+            .iter()
+            .enumerate()
+            .map(|(b, sym)| {
+                let mut p = Prediction::default();
+                self.write_prediction(b, sym.as_ref(), &mut p);
+                p
+            })
+            .collect())
+    }
+
+    /// Copy each symbol's window into the reused input buffer (row b = symbols[b]).
+    fn fill_inputs<S: AsRef<str>>(&mut self, symbols: &[S]) -> Result<()> {
+        let per_window = self.spec.window * self.spec.n_columns();
+        if self.input.len() < symbols.len() * per_window {
+            self.input.resize(symbols.len() * per_window, 0.0);
         }
-        let mut meta = Vec::with_capacity(batch);
         for (b, sym) in symbols.iter().enumerate() {
             let sym = sym.as_ref();
             let i = *self.index.get(sym).ok_or_else(|| Error::UnknownSymbol(sym.to_string()))?;
@@ -312,33 +339,35 @@ impl PricePredictor {
                 return Err(Error::NotReady { symbol: sym.to_string(), have: state.ring.len(), need: state.ring.window() });
             }
             state.fresh_bars = 0;
-            meta.push((state.ring.last_ts(), state.ring.reference_price(self.use_mid)));
         }
-        let (probs, edges) = self.run_windows(batch)?;
-        let (nh, k) = (self.spec.n_horizons(), self.spec.n_buckets);
-        Ok(symbols
-            .iter()
-            .zip(meta)
-            .enumerate()
-            .map(|(b, (sym, (bar_ts, reference_price)))| Prediction {
-                symbol: sym.as_ref().to_string(),
-                bar_ts,
-                reference_price,
-                horizons: (0..nh)
-                    .map(|h| {
-                        let row = b * nh + h;
-                        self.horizon(h, &probs[row * k..(row + 1) * k], &edges[row * (k + 1)..(row + 1) * (k + 1)])
-                    })
-                    .collect(),
-            })
-            .collect())
+        Ok(())
     }
 
-    fn horizon(&mut self, h: usize, probs: &[f32], edges: &[f32]) -> HorizonPrediction {
-        let mut summary =
-            Summary { mean_bps: 0.0, p_up: 0.0, p_down: 0.0, quantiles: Vec::with_capacity(self.levels.len()) };
-        summarize_into(probs, edges, &self.levels, &mut self.scratch, &mut summary);
-        HorizonPrediction { horizon_s: self.spec.horizons[h], probs: probs.to_vec(), edges: edges.to_vec(), summary }
+    /// Decode row `b` of the last run's outputs into `out` (buffers reused).
+    fn write_prediction(&mut self, b: usize, symbol: &str, out: &mut Prediction) {
+        let (nh, k) = (self.spec.n_horizons(), self.spec.n_buckets);
+        if let Some(i) = self.index.get(symbol) {
+            let ring = &self.states[*i].ring;
+            out.bar_ts = ring.last_ts();
+            out.reference_price = ring.reference_price(self.use_mid);
+        }
+        out.symbol.clear();
+        out.symbol.push_str(symbol);
+        out.horizons.truncate(nh);
+        while out.horizons.len() < nh {
+            out.horizons.push(HorizonPrediction::default());
+        }
+        for (h, hp) in out.horizons.iter_mut().enumerate() {
+            let row = b * nh + h;
+            let probs = &self.probs_out[row * k..(row + 1) * k];
+            let edges = &self.edges_out[row * (k + 1)..(row + 1) * (k + 1)];
+            hp.horizon_s = self.spec.horizons[h];
+            hp.probs.clear();
+            hp.probs.extend_from_slice(probs);
+            hp.edges.clear();
+            hp.edges.extend_from_slice(edges);
+            summarize_into(probs, edges, &self.levels, &mut self.scratch, &mut hp.summary);
+        }
     }
 
     /// Run the model on raw windows (`[batch, window, n_columns]`, oldest bar first), bypassing
@@ -357,11 +386,13 @@ impl PricePredictor {
             self.input.resize(windows.len(), 0.0);
         }
         self.input[..windows.len()].copy_from_slice(windows);
-        self.run_windows(batch)
+        self.run_windows(batch)?;
+        Ok((self.probs_out.clone(), self.edges_out.clone()))
     }
 
-    /// One `Session::run` on the first `batch` windows of the reused input buffer.
-    fn run_windows(&mut self, batch: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+    /// One `Session::run` on the first `batch` windows of the reused input buffer; the outputs
+    /// are copied into the reused output buffers.
+    fn run_windows(&mut self, batch: usize) -> Result<()> {
         let (w, c) = (self.spec.window, self.spec.n_columns());
         let shape = [batch as i64, w as i64, c as i64];
         let input = TensorRef::from_array_view((shape, &self.input[..batch * w * c]))
@@ -382,7 +413,11 @@ impl PricePredictor {
                 batch * nh * (k + 1)
             )));
         }
-        Ok((probs.to_vec(), edges.to_vec()))
+        self.probs_out.clear();
+        self.probs_out.extend_from_slice(probs);
+        self.edges_out.clear();
+        self.edges_out.extend_from_slice(edges);
+        Ok(())
     }
 }
 
