@@ -113,6 +113,7 @@ def test_each_rejection_reason_is_counted(
     )
     bars = build_bars_from_stream(stream, BarSpec(session="09:30-16:00"))
     assert bars.stats.rejected == {r: int(r == reason) for r in REJECT_REASONS}
+    assert bars.stats.first_rejected == {reason: 2}  # the third event: find the bad row
     assert bars.column("trade_count").sum() == 2 and len(bars) == 3
 
 

@@ -115,12 +115,15 @@ def build_bars_from_stream(
 
     rejected = np.zeros(n, dtype=bool)
     counts: dict[str, int] = {}
+    first: dict[str, int] = {}
 
     def reject(reason: str, condition: np.ndarray) -> None:
         counts[reason] = 0
         if condition.any():  # the common case (clean data) skips the bookkeeping
             new = condition & ~rejected
             counts[reason] = int(np.count_nonzero(new))
+            if counts[reason]:
+                first[reason] = int(np.argmax(new))
             rejected[new] = True
 
     x0, x1, x2, x3 = stream.x0, stream.x1, stream.x2, stream.x3
@@ -140,7 +143,7 @@ def build_bars_from_stream(
     if not live.any():
         for reason in REJECT_REASONS:
             counts.setdefault(reason, 0)
-        return _empty(stream, spec, symbol, columns, counts)
+        return _empty(stream, spec, symbol, columns, counts, first)
     all_live = bool(live.all())
     live_ts = ts if all_live else ts[live]
     days = local_days(spec, int(live_ts.min()), int(live_ts.max()))
@@ -171,11 +174,12 @@ def build_bars_from_stream(
         accepted_quotes=int(np.count_nonzero(is_quote & ~rejected)),
         accepted_surface=int(np.count_nonzero(is_surface & ~rejected)),
         rejected={reason: counts[reason] for reason in REJECT_REASONS},
+        first_rejected=first,
     )
 
     market = ~rejected & ~is_surface
     if not market.any():
-        return _empty(stream, spec, symbol, columns, counts)
+        return _empty(stream, spec, symbol, columns, counts, first)
     all_market = bool(market.all())
     m_idx = None if all_market else np.flatnonzero(market)
 
@@ -379,6 +383,7 @@ def _empty(
     symbol: str,
     columns: tuple[str, ...],
     counts: dict[str, int],
+    first: dict[str, int],
 ) -> Bars:
     kind = stream.kind
     rejected = {reason: counts.get(reason, 0) for reason in REJECT_REASONS}
@@ -397,6 +402,7 @@ def _empty(
             accepted_quotes=0,
             accepted_surface=min(n_surface, accepted),
             rejected=rejected,
+            first_rejected=dict(first),
         ),
         has_quotes=False,
     )

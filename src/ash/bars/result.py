@@ -33,6 +33,8 @@ class BuildStats:
     accepted_quotes: int
     accepted_surface: int
     rejected: dict[str, int] = field(default_factory=dict)
+    # reason -> index (in the event stream) of the first event rejected for it, to find the row
+    first_rejected: dict[str, int] = field(default_factory=dict)
 
     @property
     def rejected_total(self) -> int:
@@ -45,6 +47,7 @@ class BuildStats:
             "accepted_quotes": self.accepted_quotes,
             "accepted_surface": self.accepted_surface,
             "rejected": dict(self.rejected),
+            "first_rejected": dict(self.first_rejected),
         }
 
 
