@@ -176,3 +176,30 @@ def test_parquet_registered_in_place_as_a_view(tmp_path: Path) -> None:
         assert got["ts"].iloc[0] == start
         with pytest.raises(DataError, match="registered in place"):
             store.insert("trades", df, file_hash="x", path="y", report=ImportReport("y"))
+
+
+def test_canonical_options_import(tmp_path: Path) -> None:
+    path = tmp_path / "o.csv"
+    path.write_text(
+        "ts,underlying,expiry,strike,right,bid,ask,iv,delta,gamma,vega,theta,volume,"
+        "open_interest\n"
+        "2024-01-02T15:00:00Z,SPY,2024-01-19T21:00:00Z,470,C,5.1,5.2,0.12,0.5,0.03,0.4,-20,"
+        "1500,20000\n"
+        "2024-01-02T15:00:00Z,SPY,2024-01-19T21:00:00Z,470,P,4.9,5.0,0.13,-0.5,0.03,0.4,-19,"
+        "900,18000\n"
+    )
+    db = tmp_path / "s.duckdb"
+    [r] = import_path(db, "options", path, progress=False)
+    assert r.rows == 2
+    with DuckDBStore(db) as store:
+        assert store.symbols("options") == ["SPY"]
+        back = store.read_all("options", ["SPY"])
+    assert list(back["right"]) == ["C", "P"]
+    assert back["expiry"].iloc[0] == pd.Timestamp("2024-01-19 21:00", tz="UTC")
+    assert str(back["expiry"].dtype) == "datetime64[ns, UTC]"
+
+
+def test_missing_store_is_explained(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="no DuckDB store here") as err:
+        DuckDBSource(DuckDBSource.Config(path=str(tmp_path / "nope.duckdb")))
+    assert "ash data import" in err.value.fix

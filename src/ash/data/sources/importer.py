@@ -5,8 +5,10 @@ canonical ``trades`` / ``quotes`` / ``options`` CSV (header row with the canonic
 ``.csv``, ``.csv.gz`` or a ``.zip`` holding one CSV) or Parquet (copied, or with ``in_place``
 registered as a view that reads the file where it lies).
 
-Idempotent: every file is identified by the SHA-256 of its content; a file (or LOBSTER pair)
-already recorded in ``ash_imports`` for a table is skipped, so re-importing adds nothing. Data for
+Idempotent: every file is identified by the SHA-256 of its content (plus symbol and day for
+vendor files, whose names carry them); a file (or LOBSTER pair) already recorded in
+``ash_imports`` for a table is skipped, so re-importing adds nothing. Each file is written in its
+own transaction: a bad file leaves nothing of itself behind. Data for
 a symbol that overlaps in time with data imported from a *different* file is refused unless
 ``allow_overlap`` (the same events twice would double every volume).
 """
