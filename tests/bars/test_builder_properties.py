@@ -162,6 +162,14 @@ def test_frame_api_and_its_errors() -> None:
         bars.column("nope")
 
 
+def test_quotes_only_frames_give_mid_prices_and_zero_volume() -> None:
+    _, quotes = _frames()
+    later = quotes.assign(ts=quotes["ts"] + pd.Timedelta(seconds=2), bid=[100.0], ask=[100.04])
+    bars = build_bars(None, pd.concat([quotes, later], ignore_index=True))
+    assert bars.column("close").tolist() == pytest.approx([100.0, 100.0, 100.02])
+    assert bars.column("volume").sum() == 0 and bars.stats.accepted_trades == 0
+
+
 def test_context_columns_align_and_forward_fill() -> None:
     trades, quotes = _frames()
     ctx_trades = trades.assign(ts=trades["ts"] + pd.Timedelta(seconds=1), price=[50.0, 51.0, 52.0])
