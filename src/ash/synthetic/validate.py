@@ -109,6 +109,7 @@ class HorizonReport:
     gain_se: float  # standard error of the mean log-likelihood gain (non-overlapping samples)
     ece: float
     ece_null_q99: float
+    ece_p: float  # share of null ECEs at least as large as the observed one
     ks_d: float
     ks_p: float
     mc_stderr: float  # mean Monte Carlo standard error of the oracle's probabilities
@@ -132,6 +133,7 @@ def evaluate(
     spacing_s: float = 1.0,
     max_rows: int = 4000,
     seed: int = 0,
+    null_draws: int = 1000,
 ) -> list[HorizonReport]:
     """Score the oracle and climatology on the sessions after ``train_days``."""
     sim = Simulator(cfg)
@@ -163,7 +165,8 @@ def evaluate(
         gain = ll_o - ll_c
         pit = randomized_pit(probs, k, rng)
         d, p = ks_uniform_pvalue(pit)
-        null = ece_null(probs, 10, rng, 40)
+        null = ece_null(probs, 10, rng, null_draws)
+        ece = classwise_ece(probs, k)
         reports.append(
             HorizonReport(
                 horizon_s=float(h),
@@ -171,8 +174,9 @@ def evaluate(
                 oracle_ll=float(ll_o.mean()),
                 climatology_ll=float(ll_c.mean()),
                 gain_se=float(gain.std(ddof=1) / math.sqrt(len(k))),
-                ece=classwise_ece(probs, k),
+                ece=ece,
                 ece_null_q99=float(np.quantile(null, 0.99)),
+                ece_p=float((1 + (null >= ece).sum()) / (1 + len(null))),
                 ks_d=d,
                 ks_p=p,
                 mc_stderr=float(np.nanmean(res.stderr[ok, 0])),
@@ -184,14 +188,15 @@ def evaluate(
 def format_reports(reports: Sequence[HorizonReport]) -> str:
     head = (
         f"{'h (s)':>6} {'n':>6} {'oracle LL':>10} {'clim LL':>9} {'gain':>7} {'±se':>6} "
-        f"{'ECE':>6} {'ECE q99 null':>12} {'KS D':>6} {'KS p':>6} {'MC se':>8}"
+        f"{'ECE':>6} {'null q99':>8} {'ECE p':>6} {'KS D':>6} {'KS p':>6} {'MC se':>8}"
     )
     lines = [head]
     for r in reports:
         lines.append(
             f"{r.horizon_s:>6.0f} {r.n:>6d} {r.oracle_ll:>10.4f} {r.climatology_ll:>9.4f} "
             f"{r.oracle_ll - r.climatology_ll:>7.4f} {r.gain_se:>6.4f} {r.ece:>6.4f} "
-            f"{r.ece_null_q99:>12.4f} {r.ks_d:>6.4f} {r.ks_p:>6.3f} {r.mc_stderr:>8.2e}"
+            f"{r.ece_null_q99:>8.4f} {r.ece_p:>6.3f} {r.ks_d:>6.4f} {r.ks_p:>6.3f} "
+            f"{r.mc_stderr:>8.2e}"
         )
     return "\n".join(lines)
 
