@@ -65,7 +65,8 @@ def _load(path: Path) -> tuple[ort.InferenceSession | None, str]:
         first_line = _first_line(exc).rstrip(".")
         return None, (
             f"ONNX Runtime cannot load {path} ({path.stat().st_size} bytes): {first_line}. "
-            "The file is truncated, corrupt or not an ONNX model; export it again."
+            "Either the file is truncated, corrupt or not an ONNX model (export it again), or it "
+            "uses an operator or opset this ONNX Runtime does not support"
         )
 
 
