@@ -29,7 +29,7 @@ from ash.bars.events import (
     merge_feeds,
 )
 from ash.bars.result import REJECT_REASONS, Bars, BuildStats
-from ash.bars.sides import infer_sides, prevailing_index, split_volume
+from ash.bars.sides import infer_sides, prevailing_mid, split_volume
 from ash.bars.spec import BarSpec
 
 # Larger prints cannot be physical and would no longer sum exactly in float64 (2**53 ~ 9e15).
@@ -216,15 +216,13 @@ def build_bars_from_stream(
 
     tpos, tseg = trade_rows(grid.pos), trade_rows(grid.seg)
     price, size, true_side = trade_rows(take(x0)), trade_rows(take(x1)), trade_rows(take(x2))
+    mid_before = None
     if len(quote_mid):
         quotes_before = trade_rows(np.cumsum(m_is_quote))
-        prev_q = prevailing_index(quotes_before, grid.seg[q_sel], tseg)
-        prevailing_mid = np.where(prev_q >= 0, quote_mid[np.maximum(prev_q, 0)], np.nan)
-    else:
-        prevailing_mid = np.full(len(tpos), np.nan)
+        mid_before = prevailing_mid(quotes_before, quote_mid, grid.seg[q_sel], tseg)
     seg_first_trade = np.ones(len(tseg), dtype=bool)
     seg_first_trade[1:] = tseg[1:] != tseg[:-1]
-    side = infer_sides(true_side, price, prevailing_mid, seg_first_trade)
+    side = infer_sides(true_side, price, mid_before, seg_first_trade)
     buy, sell = split_volume(size, side)
 
     count = np.bincount(tpos, minlength=T).astype(np.float64)

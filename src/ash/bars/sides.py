@@ -27,14 +27,20 @@ def tick_rule(price: F64, segment_first: np.ndarray) -> F64:
 
 def quote_rule(price: F64, mid: F64) -> F64:
     """+1 above the prevailing mid, -1 below, 0 at the mid or without a quote (mid NaN)."""
-    side = np.sign(price - mid)
-    return np.where(np.isnan(side), 0.0, side)
+    # Comparisons with NaN are False, so a missing quote gives 0 without a separate test.
+    return np.greater(price, mid).astype(np.float64) - np.less(price, mid)
 
 
-def infer_sides(true_side: F64, price: F64, prevailing_mid: F64, segment_first: np.ndarray) -> F64:
-    """Final side in {-1, 0, +1}: the first non-zero of true side, quote rule, tick rule."""
-    if np.isnan(prevailing_mid).all():  # no quotes: skip the quote rule
+def infer_sides(
+    true_side: F64, price: F64, prevailing_mid: F64 | None, segment_first: np.ndarray
+) -> F64:
+    """Final side in {-1, 0, +1}: the first non-zero of true side, quote rule, tick rule.
+
+    ``prevailing_mid`` is NaN where a trade has no quote; None when the stream has no quotes."""
+    if prevailing_mid is None:
         side = true_side
+    elif not true_side.any():  # no true sides at all (e.g. consolidated tapes)
+        side = quote_rule(price, prevailing_mid)
     else:
         side = np.where(true_side != 0, true_side, quote_rule(price, prevailing_mid))
     unresolved = side == 0
@@ -49,14 +55,16 @@ def split_volume(size: F64, side: F64) -> tuple[F64, F64]:
     return size * ((1.0 + side) * 0.5), size * ((1.0 - side) * 0.5)
 
 
-def prevailing_index(quotes_before: I64, quote_segment: I64, trade_segment: I64) -> I64:
-    """For each trade, the ordinal of the last quote before it in the same segment (-1 if none).
+def prevailing_mid(
+    quotes_before: I64, quote_mid: F64, quote_segment: I64, trade_segment: I64
+) -> F64:
+    """Mid of the last quote before each trade in the same segment (NaN if none).
 
-    ``quotes_before[i]``: number of quotes before trade i in the stream; ``quote_segment``: the
-    segment of each quote, in stream order; ``trade_segment``: the segment of each trade.
+    ``quotes_before[i]``: number of quotes before trade i in the stream; ``quote_mid`` and
+    ``quote_segment``: per quote, in stream order; ``trade_segment``: per trade.
     """
-    idx = quotes_before - 1
-    if not len(quote_segment):
-        return np.full(len(idx), -1, dtype=np.int64)
-    same = (idx >= 0) & (quote_segment[np.maximum(idx, 0)] == trade_segment)
-    return np.where(same, idx, -1).astype(np.int64)
+    # Slot 0 stands for "no quote yet": NaN mid, a segment id no trade has.
+    mid = np.concatenate(([np.nan], quote_mid))
+    segment = np.concatenate(([-1], quote_segment))
+    candidate = mid[quotes_before]
+    return np.where(segment[quotes_before] == trade_segment, candidate, np.nan)
