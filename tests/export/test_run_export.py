@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from ash.export.exporter import contract_metadata
 from ash.export.run import run_metadata
 from ash.export.toy import ToyContractModel
@@ -75,6 +77,7 @@ def test_export_cli_on_a_run_folder(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, [str(run_dir), "--no-optimize"])
     assert result.exit_code == 0, result.output
     assert "parity ok" in result.output
+    assert "128 windows of synthetic bars" in result.output
     assert validate_model(run_dir / "model.onnx") == []
     import onnx
 
@@ -102,3 +105,37 @@ def test_export_cli_reports_a_missing_run(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "export failed" in result.output
     assert "config.yaml is missing" in result.output
+
+
+def test_parity_uses_the_runs_validation_windows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    from ash.bars.columns import CORE_COLUMNS
+    from ash.data import pipeline
+    from ash.export.run import export_run
+    from ash.export.synthetic import synthetic_bars
+
+    run_dir = _make_run(tmp_path)
+    (run_dir / "meta.json").write_text(
+        json.dumps({"bar_columns": list(CORE_COLUMNS), "data_fingerprint": "fp-123"})
+    )
+    monkeypatch.setenv("ASH_EXPERIMENTS", str(tmp_path / "exp"))
+    (tmp_path / "exp" / "cache").mkdir(parents=True)
+    (tmp_path / "exp" / "cache" / "fp-123.npz").write_bytes(b"")
+    values = synthetic_bars(CORE_COLUMNS, 500, 1, seed=4)[0].astype(np.float64)
+    seen: dict[str, int] = {}
+
+    def fake_prepare(resolved: object, window: int, root: Path) -> SimpleNamespace:
+        seen["window"] = window
+        samples = SimpleNamespace(val=np.arange(300, 500), test=np.arange(0))
+        return SimpleNamespace(
+            bars=SimpleNamespace(columns=CORE_COLUMNS, values=values), samples=samples
+        )
+
+    monkeypatch.setattr(pipeline, "prepare_data", fake_prepare)
+    done = export_run(run_dir, optimize=False)
+    assert done.windows_source == "128 windows of the run's validation bars"
+    assert done.parity is not None and done.parity.ok and done.parity.windows == 128
+    assert seen["window"] > 0

@@ -47,6 +47,8 @@ def export(
             f"  ORT 1 thread batch 1 [{name}]: p50 {lat['p50_ms']:.3f} ms, "
             f"p99 {lat['p99_ms']:.3f} ms"
         )
+    if done.windows_source:
+        console.print(f"parity checked on {escape(done.windows_source)}")
     for report in (done.parity, done.fp16_parity):
         if report is not None:
             console.print(escape(report.describe()))

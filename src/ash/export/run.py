@@ -33,6 +33,35 @@ class RunExport:
     result: ExportResult
     parity: ParityReport | None = None
     fp16_parity: ParityReport | None = None
+    windows_source: str = ""  # which bar windows the parity check ran on
+
+
+def validation_windows(
+    run_dir: Path, resolved: Any, window: int, columns: tuple[str, ...], n: int = PARITY_WINDOWS
+) -> np.ndarray | None:
+    """Up to ``n`` real windows from the run's validation split, when its bar cache exists.
+
+    Returns None when the run's bars are not cached on this machine (a copied run folder);
+    any other failure to read them is an error.
+    """
+    from ash.data.pipeline import cache_dir, gather_windows, prepare_data
+    from ash.runs import experiments_root
+
+    fingerprint = (_read_json(run_dir / "meta.json") or {}).get("data_fingerprint")
+    root = experiments_root()
+    if not isinstance(fingerprint, str) or not (cache_dir(root) / f"{fingerprint}.npz").is_file():
+        return None
+    prepared = prepare_data(resolved, window, root)
+    if tuple(prepared.bars.columns) != tuple(columns):
+        raise ValueError(
+            f"the cached bars of {run_dir} have columns {prepared.bars.columns}, the model "
+            f"expects {columns}"
+        )
+    ends = prepared.samples.val if len(prepared.samples.val) else prepared.samples.test
+    if len(ends) == 0:
+        return None
+    picked = ends[np.linspace(0, len(ends) - 1, min(n, len(ends))).round().astype(int)]
+    return np.asarray(gather_windows(prepared.bars.values, picked, window), dtype=np.float32)
 
 
 def _read_json(path: Path) -> Any:
@@ -70,8 +99,9 @@ def export_run(
 ) -> RunExport:
     """Export ``RUN/checkpoints/model.pt`` to ``RUN/model.onnx``; parity when ``validate``.
 
-    Parity runs on ``windows`` (real bar windows ``[N, window, C]``) when given, else on
-    realistic synthetic windows (docs/contract.md §6).
+    Parity runs on ``windows`` (``[N, window, C]``) when given, else on up to 128 windows of
+    the run's validation split (from its bar cache), else on realistic synthetic windows
+    (docs/contract.md §6); ``RunExport.windows_source`` says which.
     """
     from ash.runs import load_model
 
@@ -88,7 +118,14 @@ def export_run(
     )
     out = RunExport(result)
     if validate:
+        source = "given windows"
         if windows is None:
+            windows = validation_windows(
+                run_dir, resolved, model.window, tuple(model.ctx.bar_columns)
+            )
+            source = "the run's validation bars"
+        if windows is None:
+            source = "synthetic bars (the run's bar cache is not on this machine)"
             windows = synthetic_bars(
                 model.ctx.bar_columns,
                 model.window,
@@ -96,6 +133,7 @@ def export_run(
                 bar_seconds=model.ctx.bar_seconds,
                 seed=7,
             )
+        out.windows_source = f"{len(windows)} windows of {source}"
         out.parity = check_parity(model, result.path, windows)
         if result.fp16_path is not None:
             out.fp16_parity = check_parity(
