@@ -130,3 +130,33 @@ def test_all_over_budget_reports_no_best(tmp_path: Path) -> None:
     with pytest.raises(NoCompletedTrialError, match=r"loosen tune\.budget\.p99_ms"):
         best_trial(study)
     assert "No completed trial yet" in (outcome.out_dir / "report.md").read_text()
+
+
+def test_default_config_is_the_first_trial_and_is_compared(
+    experiment_file: Path, tmp_path: Path
+) -> None:
+    outcome = _run(experiment_file, tmp_path, FakeTrainer(), trials=6)
+    study = optuna.load_study(study_name="tiny", storage=outcome.storage_url)
+    first = study.trials[0]
+    assert first.user_attrs.get("ash.baseline") is True
+    assert first.params == {"model.backbone.d_model": 16, "train.lr": pytest.approx(3e-4)}
+    verdict = outcome.summary.baseline
+    assert verdict.startswith(("The best trial beats the default", "The default configuration"))
+    assert verdict in (outcome.out_dir / "report.md").read_text()
+
+
+def test_default_over_budget_is_explained(tmp_path: Path) -> None:
+    data = copy.deepcopy(BASE)
+    data["tune"]["budget"]["p99_ms"] = 0.4  # d_model 16 -> 0.5 ms: the default is too slow
+    path = write_experiment(tmp_path / "tiny.yaml", data)
+    outcome = _run(path, tmp_path, FakeTrainer(), trials=3)
+    assert "is over the latency budget (p99 0.500 ms > 0.4 ms)" in outcome.summary.baseline
+
+
+def test_default_outside_the_space_is_explained(tmp_path: Path) -> None:
+    data = copy.deepcopy(BASE)
+    data["tune"]["space"]["train.lr"] = {"type": "float", "low": 1e-3, "high": 1e-2}
+    path = write_experiment(tmp_path / "tiny.yaml", data)
+    outcome = _run(path, tmp_path, FakeTrainer(), trials=2)
+    assert "not a point of this search space" in outcome.summary.baseline
+    assert "`train.lr`" in outcome.summary.baseline

@@ -17,8 +17,8 @@ from rich.console import Console
 
 from ash.config import ConfigError
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)  # paths and URLs stay on one line
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def tune(

@@ -28,6 +28,7 @@ from ash.tune.objective import (
     STATE_LATENCY,
     TRAIN_S_ATTR,
 )
+from ash.tune.study import ATTR_BASELINE_OUTSIDE, BASELINE_ATTR
 
 
 @dataclass
@@ -51,6 +52,7 @@ class TuneSummary:
     best_number: int | None = None
     best_value: float | None = None
     best_latency_p99_ms: float | None = None
+    baseline: str = ""  # how the best trial compares with the default configuration
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -118,6 +120,50 @@ def summarize(study: optuna.Study) -> TuneSummary:
     latency = best.user_attrs.get("latency_p99_ms")
     summary.best_latency_p99_ms = float(latency) if latency is not None else None
     return summary
+
+
+def baseline_verdict(study: optuna.Study, tune: TuneConfig, summary: TuneSummary) -> str:
+    """Does the best trial beat the default configuration? If not, say why."""
+    outside = study.user_attrs.get(ATTR_BASELINE_OUTSIDE) or []
+    if outside:
+        return (
+            "The default configuration is not a point of this search space (its value of "
+            f"{', '.join(f'`{p}`' for p in outside)} lies outside the searched range), so it "
+            "was not run; train it with `ash train` to compare."
+        )
+    runs = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get(BASELINE_ATTR)]
+    finished = [t for t in runs if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    if not finished:
+        return "The default configuration (the study's first trial) has not finished yet."
+    base = finished[-1]
+    state = trial_state(base)
+    p99 = base.user_attrs.get("latency_p99_ms")
+    if state == STATE_LATENCY:
+        return (
+            f"The default configuration (trial {base.number}) is over the latency budget "
+            f"(p99 {p99:.3f} ms > {tune.budget.p99_ms:g} ms), so it was never trained: it is "
+            "not a feasible model here, and every completed trial meets the budget it misses."
+        )
+    if state == STATE_ACCURACY:
+        return (
+            f"The default configuration (trial {base.number}) was pruned for accuracy after "
+            f"{base.user_attrs.get(EPOCHS_ATTR, '?')} epoch(s): its intermediate "
+            f"{tune.objective} was worse than the median of earlier trials."
+        )
+    if state != "complete" or summary.best_value is None:
+        return f"The default configuration (trial {base.number}) ended as {state}."
+    value = base.values[0]
+    gain = (value - summary.best_value) * (-1.0 if tune.direction == "maximize" else 1.0)
+    if summary.best_number == base.number or gain <= 0:
+        return (
+            f"The default configuration (trial {base.number}, {tune.objective} {value:.5g}) is "
+            f"still the best of {summary.completed} completed trial(s): the search found nothing "
+            "better within the budget; run more trials or widen the space."
+        )
+    return (
+        f"The best trial beats the default configuration (trial {base.number}, "
+        f"{tune.objective} {value:.5g}) by {gain:.4g} ({100 * gain / abs(value):.2f} %)."
+    )
 
 
 def _fmt_s(seconds: float | None) -> str:
@@ -296,8 +342,9 @@ def _trial_rows(study: optuna.Study) -> list[str]:
         p99 = t.user_attrs.get("latency_p99_ms")
         train_s = t.user_attrs.get(TRAIN_S_ATTR)
         params = ", ".join(f"{k}={v}" for k, v in sorted(t.params.items()))
+        default = " (default)" if t.user_attrs.get(BASELINE_ATTR) else ""
         rows.append(
-            f"| {t.number} | {trial_state(t)} | {value} | "
+            f"| {t.number} | {trial_state(t)}{default} | {value} | "
             f"{'' if p99 is None else f'{p99:.3f}'} | {t.user_attrs.get('latency_runtime', '')} | "
             f"{t.user_attrs.get(EPOCHS_ATTR, 0)} | "
             f"{'' if train_s is None else f'{train_s:.1f}'} | {params} |"
@@ -317,6 +364,7 @@ def write_report(
     plots = out_dir / "plots"
     plots.mkdir(parents=True, exist_ok=True)
     summary = summarize(study)
+    summary.baseline = baseline_verdict(study, tune, summary)
     front = _plot_pareto(study, tune, plots / "pareto.png")
     found = importances(study, maximize=tune.direction == "maximize")
     _plot_importances(found, plots / "importances.png")
@@ -367,6 +415,7 @@ def write_report(
         )
     else:
         lines.append("- No completed trial yet: no best configuration.")
+    lines.append(f"- Against the default configuration: {summary.baseline}")
     if tune.multi_objective or front:
         lines.append(f"- Pareto front (metric vs latency): trials {front}.")
     lines += [

@@ -27,7 +27,7 @@ from ash.registry import Registry, get_registry
 from ash.tune.best import NoCompletedTrialError, write_best_yaml
 from ash.tune.objective import WORKER_ATTR, BuildFn, MeasureFn, TrainFn, TrialObjective
 from ash.tune.report import TuneSummary, write_report
-from ash.tune.space import check_space
+from ash.tune.space import baseline_params, check_space
 from ash.tune.study import (
     DEFAULT_TUNING_DIR,
     default_storage_url,
@@ -118,6 +118,7 @@ def run_tune(
         base_raw=loaded.data,
         sampler=make_sampler(tune, worker_seed(tune.seed, worker_id), n_objectives),
         pruner=make_pruner(tune, _max_epochs(tune, base.experiment.train.epochs)),
+        baseline=baseline_params(tune.space, base.to_dict()),
     )
     objective = TrialObjective(
         base_raw=loaded.data,

@@ -228,3 +228,39 @@ def _reachable_through_kind(
         if parts[-1] in info.cls.Config.model_fields:
             return True
     return False
+
+
+def baseline_params(
+    space: Mapping[str, SearchDimension], resolved_base: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """Optuna parameters that reproduce the base experiment, and the paths it cannot express.
+
+    A path whose base value lies outside its dimension (or is absent) cannot be enqueued; the
+    caller then knows the default configuration is not a point of this search space.
+    """
+    params: dict[str, Any] = {}
+    outside: list[str] = []
+    for path, dim in space.items():
+        parts = path.split(".")
+        value = _get(resolved_base, parts)
+        parent = _get(resolved_base, parts[:-1])
+        if value is None and isinstance(parent, dict) and KIND_KEY in parent:
+            continue  # a parameter of another component kind: not asked for the base kind
+        if dim.type == "categorical":
+            labels = [_choice_label(c) for c in dim.choices or []]
+            label = _choice_label(value)
+            if label in labels:
+                params[path] = label
+            else:
+                outside.append(path)
+        elif (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and dim.low is not None
+            and dim.high is not None
+            and dim.low <= value <= dim.high
+        ):
+            params[path] = int(value) if dim.type == "int" else float(value)
+        else:
+            outside.append(path)
+    return params, outside

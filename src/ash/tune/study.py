@@ -34,6 +34,8 @@ ATTR_SPACE = "ash.space"
 ATTR_BASE = "ash.base_experiment"
 ATTR_OBJECTIVE = "ash.objective"
 ATTR_BUDGET = "ash.budget"
+ATTR_BASELINE_OUTSIDE = "ash.baseline_outside"  # space paths the default config lies outside
+BASELINE_ATTR = "ash.baseline"  # trial attribute: this trial is the unmodified default config
 
 # Trial user attributes written by the objective.
 CONSTRAINT_ATTR = "constraint"  # [p99_ms - budget]; <= 0 is feasible
@@ -168,8 +170,13 @@ def open_study(
     base_raw: dict[str, Any],
     sampler: optuna.samplers.BaseSampler,
     pruner: optuna.pruners.BasePruner,
+    baseline: tuple[dict[str, Any], list[str]] | None = None,
 ) -> optuna.Study:
-    """Create the study, or load it (resume / join) after checking it searches the same thing."""
+    """Create the study, or load it (resume / join) after checking it searches the same thing.
+
+    A new study gets the default configuration (``baseline``: parameters and the paths it
+    cannot express) as its first, enqueued trial, so the report can compare against it.
+    """
     directions = directions_for(tune)
     try:
         study = optuna.create_study(
@@ -204,6 +211,11 @@ def open_study(
         for key, value in signature.items():
             study.set_user_attr(key, value)
         study.set_user_attr(ATTR_BASE, base_raw)
+        if baseline is not None:
+            params, outside = baseline
+            study.set_user_attr(ATTR_BASELINE_OUTSIDE, outside)
+            if not outside:
+                study.enqueue_trial(params, user_attrs={BASELINE_ATTR: True})
     return study
 
 
