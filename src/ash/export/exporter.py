@@ -44,6 +44,7 @@ from ash.export.contract import (
 )
 from ash.export.diagnose import explain_export_failure
 from ash.export.metadata import check_metadata, encode_metadata
+from ash.export.parity import cpu_model
 from ash.export.provenance import plugins_metadata
 from ash.export.synthetic import synthetic_bars
 from ash.export.validate import check_model
@@ -192,12 +193,13 @@ def export_model(
     ``metadata`` holds contract keys (``"ash.reference_price": "mid"``, ...) as Python values;
     keys the model knows (window, bar columns, bar seconds, horizons, buckets), the plugins that
     built it, the contract version and ``ash.created_by`` are filled in and must not conflict.
+    The model is switched to eval mode; a model on a GPU is exported from a CPU copy.
     """
     from ash.export.optimize import write_fp16_variant, write_ort_variant
 
     path = Path(path)
     meta = contract_metadata(model, metadata)
-    model = model.eval()
+    model = cpu_model(model).eval()
     example = _example(meta)
     _check_forward(model, example, meta)
     proto = trace_to_onnx(model, example, opset)

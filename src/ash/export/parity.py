@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +68,14 @@ class ParityError(AssertionError):
         )
 
 
+def cpu_model(model: nn.Module) -> nn.Module:
+    """The model itself when it lives on the CPU, else a CPU copy (the caller's stays put)."""
+    tensors = [*model.parameters(), *model.buffers()]
+    if all(t.device.type == "cpu" for t in tensors):
+        return model
+    return copy.deepcopy(model).cpu()
+
+
 def _batches(n: int, size: int) -> list[np.ndarray]:
     """Indices of ``n`` windows in consecutive batches of ``size`` (at most 16 singles)."""
     if size == 1:
@@ -84,6 +93,7 @@ def check_parity(
 ) -> ParityReport:
     """Compare ``model`` and the ONNX file on ``windows[N, W, C]`` at batch 1 and batch 64.
 
+    The model is switched to eval mode (a GPU model is compared through a CPU copy).
     Batch 1 runs the first 16 windows one by one; batch 64 runs all windows in chunks of 64.
     Raises :class:`ParityError` (naming the horizon and the worst window) when the max absolute
     difference of probs exceeds ``tolerance``.
@@ -95,7 +105,7 @@ def check_parity(
             f"shape {list(windows.shape)}"
         )
     session = cpu_session(onnx_path)
-    model = model.eval()
+    model = cpu_model(model).eval()
     n_h: int | None = None
     worst: dict[int, tuple[float, int, int]] = {}
     edges_worst: dict[int, float] = {}
