@@ -182,7 +182,11 @@ def ar1_filter(phi: float, x0: float, drive: F64) -> F64:
     out[0] = x0
     if n == 0:
         return out
-    decay = -np.log(phi) if phi > 0 else np.inf
+    if phi < 0.1:  # fast decay: blocks would be tiny, a plain loop is as quick and exact
+        for i in range(n):
+            out[i + 1] = phi * out[i] + drive[i]
+        return out
+    decay = -np.log(phi)
     block = int(np.clip(np.floor(20.0 / decay) if decay > 0 else n, 1, 4096))
     powers = phi ** np.arange(block + 1, dtype=np.float64)
     inv = 1.0 / powers[1:]  # φ^{-(i+1)}

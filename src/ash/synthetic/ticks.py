@@ -24,28 +24,48 @@ from ash.synthetic.simulate import (
 )
 
 MAX_LOTS = 2000.0
+MAX_ULPS = 16
 
 
-def canonical_ask(bid: F64, ask: F64, mid: F64) -> F64:
-    """Nudge ``ask`` by at most a few ulps so that ``(bid + ask) / 2`` is exactly ``mid``.
+def _nudge_ask(bid: F64, ask: F64, mid: F64, out: F64, bad: I64) -> I64:
+    """Search asks within ``MAX_ULPS`` for ``(bid + ask) / 2 == mid``; returns rows still bad."""
+    for start in (ask, 2.0 * mid - bid):
+        for direction in (np.inf, -np.inf):
+            cand = start[bad]
+            for _ in range(MAX_ULPS):
+                if bad.size == 0:
+                    return bad
+                ok = (bid[bad] + cand) / 2.0 == mid[bad]
+                out[bad[ok]] = cand[ok]
+                bad, cand = bad[~ok], cand[~ok]
+                cand = np.nextafter(cand, direction)
+    return bad
+
+
+def canonical_quotes(bid: F64, ask: F64, mid: F64) -> tuple[F64, F64]:
+    """Nudge ``ask`` (and, where that cannot work, ``bid``) by a few ulps so that
+    ``(bid + ask) / 2`` is exactly ``mid``.
 
     Then a mid that stays on the same half tick gives a return of exactly 0 whatever the spread,
-    and the oracle's atoms are bit-identical to the realized targets.
+    and the oracle's atoms are bit-identical to the realized targets. (When the bid has a bit
+    below the sum's last place, round-half-even makes some sums unreachable by the ask alone.)
     """
-    out = ask.copy()
+    bid, out = bid.copy(), ask.copy()
     bad = np.flatnonzero((bid + out) / 2.0 != mid)
-    for ulps in (1, -1, 2, -2, 3, -3):
+    bad = _nudge_ask(bid, ask, mid, out, bad)
+    for ulps in (1, -1, 2, -2):
         if bad.size == 0:
             break
-        cand = ask[bad]
+        moved = bid.copy()
         for _ in range(abs(ulps)):
-            cand = np.nextafter(cand, np.inf if ulps > 0 else -np.inf)
-        ok = (bid[bad] + cand) / 2.0 == mid[bad]
-        out[bad[ok]] = cand[ok]
-        bad = bad[~ok]
+            moved[bad] = np.nextafter(moved[bad], np.inf if ulps > 0 else -np.inf)
+        still = _nudge_ask(moved, ask, mid, out, bad)
+        fixed = np.setdiff1d(bad, still)
+        bid[fixed] = moved[fixed]
+        bad = still
     if bad.size:
-        raise ArithmeticError(f"no ask float gives the canonical mid for {bad.size} quotes")
-    return out
+        raise ArithmeticError(f"no bid/ask floats give the canonical mid for {bad.size} quotes")
+    return bid, out
 
 
 def symbol_paths(lat: LatentDay, symbol: str, cfg: SyntheticConfig) -> tuple[F64, I64, I64, float]:
@@ -80,9 +100,8 @@ def quotes_frame(cfg: SyntheticConfig, dyn: Dynamics, lat: LatentDay, symbol: st
     changed[1:] = (q[1:] != q[:-1]) | (n[1:] != n[:-1])
     j = np.flatnonzero(changed | refresh)
     kb = (q[j] - n[j]) // 2
-    bid = tick_price(kb, tick)
     mid = mid_price(q[j], tick)
-    ask = canonical_ask(bid, tick_price(kb + n[j], tick), mid)
+    bid, ask = canonical_quotes(tick_price(kb, tick), tick_price(kb + n[j], tick), mid)
     # displayed sizes lean toward the efficient price's side of the spread (a micro-price signal)
     z = (np.exp(x[j]) - mid) / tick
     tilt = cfg.quote_size_imbalance * z if is_stock else np.zeros(len(j))
@@ -139,8 +158,10 @@ def trades_frame(cfg: SyntheticConfig, dyn: Dynamics, lat: LatentDay, symbol: st
     size = np.where(odd, rng.integers(1, 100, len(j)).astype(np.float64), 100.0 * lots)
     n = np.repeat(spread, dyn.ratio)[j]
     kb = (q[j] - n) // 2
-    bid = tick_price(kb, tick)
-    ask = canonical_ask(bid, tick_price(kb + n, tick), mid_price(q[j], tick))  # = quoted ask
+    # the very floats of the quotes
+    bid, ask = canonical_quotes(
+        tick_price(kb, tick), tick_price(kb + n, tick), mid_price(q[j], tick)
+    )
     price = np.where(side > 0, ask, bid)
     frame = pd.DataFrame(
         {
