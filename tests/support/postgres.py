@@ -100,7 +100,9 @@ def _call(prefix: list[str], args: list[str]) -> subprocess.CompletedProcess[str
         cmd = [*prefix, " ".join(f"'{a}'" for a in args)]
     else:
         cmd = [*prefix, *args]
-    return subprocess.run(cmd, capture_output=True, text=True, check=False)
+    # Own session: the server must not share the test runner's process group (signals meant
+    # for one must never reach the other).
+    return subprocess.run(cmd, capture_output=True, text=True, check=False, start_new_session=True)
 
 
 @contextlib.contextmanager
