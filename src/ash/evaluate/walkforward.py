@@ -55,6 +55,7 @@ def run_walk_forward(
     if n_folds < 1:
         raise ValueError("split.walk_forward_folds must be >= 1 for a walk-forward run")
     parent = run_dir or runs.new_run_dir(resolved.experiment.name)
+    parent.mkdir(parents=True, exist_ok=True)
     runs.write_config(parent, resolved)
     for k in range(n_folds):
         fold_dir = parent / FOLDS / f"fold_{k}"
@@ -105,7 +106,8 @@ def write_markdown(run_dir: Path, table: dict[str, Any]) -> Path:
         lines.append(f"| {h:g} s | " + " | ".join(cells) + " |")
     lines += [
         "",
-        "Per-fold reports: " + ", ".join(f"`{d.name}/report.md`" for d in fold_dirs(run_dir)),
+        "Per-fold reports: "
+        + ", ".join(f"`{FOLDS}/{d.name}/report.md`" for d in fold_dirs(run_dir)),
     ]
     path = run_dir / WF_MD
     path.write_text("\n".join(lines) + "\n")
