@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -105,8 +106,8 @@ def test_bad_oracle_inputs_fail_with_precise_errors() -> None:
         ORACLE.probabilities("SYN", ts, [0.0], good)
     with pytest.raises(TypeError, match="int64 UTC nanoseconds"):
         ORACLE.probabilities("SYN", ts.astype(np.float64), [1.0], good)
+    reference = ORACLE.probabilities("SYN", ts, [1.0], good)
     as_datetime = ts.astype("datetime64[ns]")
-    assert np.allclose(
-        ORACLE.probabilities("SYN", as_datetime, [1.0], good),
-        ORACLE.probabilities("SYN", ts, [1.0], good),
-    )
+    assert np.array_equal(ORACLE.probabilities("SYN", as_datetime, [1.0], good), reference)
+    as_index = pd.DatetimeIndex(as_datetime).tz_localize("UTC").tz_convert("America/New_York")
+    assert np.array_equal(ORACLE.probabilities("SYN", as_index, [1.0], good), reference)

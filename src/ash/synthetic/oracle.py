@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 
 from ash.synthetic.dynamics import F64, I64, mid_price
@@ -156,7 +157,9 @@ class Oracle:
 
     # ---- locating bar ends ----------------------------------------------------------------
 
-    def _check_ts(self, bar_end_ts: np.ndarray) -> I64:
+    def _check_ts(self, bar_end_ts: np.ndarray | pd.Series | pd.Index) -> I64:
+        if isinstance(bar_end_ts, pd.Series | pd.Index) and bar_end_ts.dtype.kind == "M":
+            return np.asarray(pd.DatetimeIndex(bar_end_ts).asi8, dtype=np.int64)
         ts = np.asarray(bar_end_ts)
         if ts.dtype.kind == "M":
             ts = ts.astype("datetime64[ns]").astype(np.int64)
