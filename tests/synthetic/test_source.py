@@ -165,3 +165,26 @@ def test_oracle_targets_equal_targets_built_from_the_quotes(src: SyntheticSource
             realized[: len(expected)][inside[: len(expected)]], expected[inside[: len(expected)]]
         )
         assert np.isnan(realized[~inside]).all()
+
+
+def test_targets_from_the_bar_builder_equal_the_oracles_realized_returns(
+    src: SyntheticSource,
+) -> None:
+    builder = pytest.importorskip("ash.bars.builder")
+    from ash.bars.spec import BarSpec
+    from ash.data.targets import targets_for
+
+    horizons = [1, 5, 60]
+    oracle = src.oracle()
+    for symbol in src.symbols():
+        trades = read_all(src, "trades", [symbol])
+        quotes = read_all(src, "quotes", [symbol])
+        bars = builder.build_bars(trades, quotes, spec=BarSpec(session="09:30-10:30"))
+        assert len(bars.segment_starts) == SMALL.n_days  # one segment per session
+        targets = targets_for(bars, horizons).returns_bps
+        ends = bars.ts_ns + round(bars.spec.seconds * 1e9)
+        realized = oracle.realized_returns(symbol, ends, horizons)
+        both = np.isfinite(targets)
+        assert both.mean() > 0.95
+        assert np.array_equal(targets[both], realized[both])  # bit for bit
+        assert np.isnan(targets[np.isnan(realized)]).all()

@@ -98,6 +98,7 @@ def quotes_frame(cfg: SyntheticConfig, dyn: Dynamics, lat: LatentDay, symbol: st
     refresh = rng.random(J) < cfg.quote_refresh_per_s * dyn.dt
     changed = np.ones(J, dtype=bool)
     changed[1:] = (q[1:] != q[:-1]) | (n[1:] != n[:-1])
+    changed[-1] = True  # a quote at the close: the session's last bar has a quote event
     j = np.flatnonzero(changed | refresh)
     kb = (q[j] - n[j]) // 2
     mid = mid_price(q[j], tick)
