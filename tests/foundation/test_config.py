@@ -84,7 +84,7 @@ def test_structural_errors_are_collected_with_component_errors(
     issues = "\n".join(issues_of(write(tmp_path / "e.yaml", data), toy_registry))
     assert "train.epochs: Input should be greater than or equal to 1" in issues
     assert "train.lr:" in issues
-    assert "split: Value error, train + val + test must sum to 1" in issues
+    assert "split: Value error, train + val + test must be 1" in issues
     assert "model.features.1.kind: unknown feature builder 'toy_retruns'" in issues
     assert "did you mean 'toy_returns'" in issues
 

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
-import re
 from itertools import pairwise
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ash.bars.spec import BarSpec
+from ash.data.splits import SplitConfig as DataSplitConfig
 
 DEFAULT_HORIZONS: tuple[float, ...] = (1, 5, 10, 30, 60, 120, 300, 600)
 
@@ -39,43 +41,27 @@ class DataConfig(StrictModel):
     options: bool = Field(False, description="Add option-surface bar columns.")
 
 
-class BarsConfig(StrictModel):
-    seconds: float = Field(1.0, gt=0, description="Bar length in seconds (e.g. 1, 0.1).")
-    timezone: str = Field("America/New_York", description="Exchange time zone of the grid.")
+class BarsConfig(BarSpec):
+    """The bar grid (:class:`ash.bars.spec.BarSpec`) plus the reference price of targets."""
+
     session: str | None = Field(
-        "09:30-16:00", description="Local hours to keep, 'HH:MM-HH:MM'; null keeps all events."
-    )
-    gap_seconds: float = Field(
-        300.0, gt=0, description="A silence longer than this starts a new segment."
-    )
-    gap_policy: Literal["reset", "mask"] = Field(
-        "reset", description="reset: no window/target straddles a gap; mask: masked from loss."
+        "09:30-16:00",
+        description='Local trading window "HH:MM-HH:MM"; events outside are dropped before '
+        "building. null keeps every event.",
     )
     reference: Literal["mid", "close"] = Field(
         "mid", description="Reference price of targets (mid avoids bid-ask bounce)."
     )
 
-    @field_validator("session")
-    @classmethod
-    def _session_format(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"\d\d:\d\d-\d\d:\d\d", value):
-            raise ValueError("session must look like '09:30-16:00' or be null")
-        return value
+    def spec(self) -> BarSpec:
+        """The bar-builder spec (everything but the target reference)."""
+        return BarSpec.model_validate(self.model_dump(exclude={"reference"}))
 
 
-class SplitConfig(StrictModel):
-    train: float = Field(0.70, gt=0, lt=1)
-    val: float = Field(0.15, gt=0, lt=1)
-    test: float = Field(0.15, gt=0, lt=1)
-    embargo_bars: int = Field(0, ge=0, description="Extra bars dropped after each purge gap.")
+class SplitConfig(DataSplitConfig):
+    """Chronological splits (:class:`ash.data.splits.SplitConfig`) and walk-forward folds."""
+
     walk_forward_folds: int = Field(0, ge=0, description="0: one split; N: N rolling folds.")
-
-    @model_validator(mode="after")
-    def _fractions_sum_to_one(self) -> SplitConfig:
-        total = self.train + self.val + self.test
-        if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"train + val + test must sum to 1, got {total:g}")
-        return self
 
 
 class HeadConfig(StrictModel):
