@@ -10,14 +10,16 @@ import pytest
 from optuna.trial import TrialState
 
 from ash.config.schema import TuneConfig
-from ash.tune.report import _redact, pareto_front
+from ash.tune.report import pareto_front
 from ash.tune.study import (
+    StorageError,
     StudyMismatchError,
     is_journal,
     latency_constraint,
     make_sampler,
     make_storage,
     open_study,
+    redact,
     worker_seed,
 )
 
@@ -68,8 +70,14 @@ def test_journal_storage_shares_a_study(tmp_path: Path) -> None:
 
 
 def test_bad_storage_url_says_what_is_accepted() -> None:
-    with pytest.raises(ValueError, match=r"neither a database URL.*journal file"):
+    with pytest.raises(StorageError, match=r"neither a database URL.*journal file"):
         make_storage("experiments/study.db", TUNE)
+
+
+def test_unreachable_database_is_a_clear_error() -> None:
+    url = "postgresql+psycopg://ash:pw@127.0.0.1:1/optuna"
+    with pytest.raises(StorageError, match=r"cannot open Optuna storage .*ash:\*\*\*@.*running"):
+        make_storage(url, TUNE)
 
 
 def test_other_directions_are_refused(tmp_path: Path) -> None:
@@ -102,5 +110,5 @@ def test_pareto_front_and_redaction() -> None:
     points = [(1.0, 0.5, 0), (0.8, 0.9, 1), (1.2, 0.6, 2), (0.8, 1.0, 3)]
     assert pareto_front(points, maximize=False) == [0, 1]
     assert pareto_front(points, maximize=True) == [0, 2]
-    assert _redact("postgresql://u:secret@h/db") == "postgresql://u:***@h/db"
-    assert _redact("sqlite:///a.db") == "sqlite:///a.db"
+    assert redact("postgresql://u:secret@h/db") == "postgresql://u:***@h/db"
+    assert redact("sqlite:///a.db") == "sqlite:///a.db"

@@ -56,7 +56,7 @@ def tune(
     """Tune an experiment: latency-first pruning, per-epoch pruning, best trial as YAML."""
     from ash.tune.latency import LatencyMeasurementError
     from ash.tune.runner import TuneOptions, run_tune
-    from ash.tune.study import StudyMismatchError
+    from ash.tune.study import StorageError, StudyMismatchError, redact
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
     optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)
@@ -75,7 +75,7 @@ def tune(
     except ConfigError as exc:
         err_console.print(f"[bold red]error:[/] {exc.format()}", highlight=False)
         raise typer.Exit(code=1) from None
-    except (StudyMismatchError, LatencyMeasurementError) as exc:
+    except (StorageError, StudyMismatchError, LatencyMeasurementError) as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(code=1) from None
     s = outcome.summary
@@ -88,7 +88,9 @@ def tune(
     )
     if outcome.best_yaml is not None:
         console.print(f"best trial #{s.best_number}: {s.best_value:.6g} -> {outcome.best_yaml}")
-    console.print(f"report: {outcome.out_dir / 'report.md'}  storage: {outcome.storage_url}")
+    console.print(
+        f"report: {outcome.out_dir / 'report.md'}  storage: {redact(outcome.storage_url)}"
+    )
 
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)

@@ -28,7 +28,7 @@ from ash.tune.objective import (
     STATE_LATENCY,
     TRAIN_S_ATTR,
 )
-from ash.tune.study import ATTR_BASELINE_OUTSIDE, BASELINE_ATTR
+from ash.tune.study import ATTR_BASELINE_OUTSIDE, BASELINE_ATTR, redact
 
 
 @dataclass
@@ -379,7 +379,7 @@ def write_report(
         f"# Tuning report: {study.study_name}",
         "",
         f"Written {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC. "
-        f"Storage: `{_redact(storage_url)}`.",
+        f"Storage: `{redact(storage_url)}`.",
         f"Objective: validation `{tune.objective}` ({tune.direction})"
         + (", multi-objective with p99 latency" if tune.multi_objective else "")
         + f"; sampler {tune.sampler}, pruner {tune.pruner}.",
@@ -441,13 +441,3 @@ def write_report(
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, out_dir / "report.md")
     return summary
-
-
-def _redact(url: str) -> str:
-    """Hide a password in a database URL before writing it to a report."""
-    if "://" in url and "@" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
-    return url

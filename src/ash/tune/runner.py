@@ -25,6 +25,7 @@ from ash.config.resolve import resolve
 from ash.config.schema import TuneConfig
 from ash.registry import Registry, get_registry
 from ash.tune.best import NoCompletedTrialError, write_best_yaml
+from ash.tune.latency import choose_runtime
 from ash.tune.objective import WORKER_ATTR, BuildFn, MeasureFn, TrainFn, TrialObjective
 from ash.tune.report import TuneSummary, write_report
 from ash.tune.space import baseline_params, check_space
@@ -36,6 +37,7 @@ from ash.tune.study import (
     make_sampler,
     make_storage,
     open_study,
+    redact,
     worker_seed,
 )
 
@@ -101,6 +103,9 @@ def run_tune(
         updates["timeout_s"] = options.timeout_s
     tune = tune.model_copy(update=updates)
     check_space(tune.space, base.to_dict(), registry)
+    if measure_fn is None:  # fail before the study when the requested runtime is missing
+        runtime, _ = choose_runtime(tune.budget.measure_on, tune.budget.batch)
+        log.info("latency measured on %s", runtime)
 
     study_name = options.study_name or tune.study_name or base.experiment.name
     out_dir = options.out_root / study_name
@@ -137,7 +142,7 @@ def run_tune(
 
     before = {t.number for t in study.get_trials(deepcopy=False)}
     if finished_count(study) < tune.trials:
-        log.info("worker %s joins study %s at %s", worker_id, study_name, storage_url)
+        log.info("worker %s joins study %s at %s", worker_id, study_name, redact(storage_url))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.optimize(

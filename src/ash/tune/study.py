@@ -41,8 +41,22 @@ BASELINE_ATTR = "ash.baseline"  # trial attribute: this trial is the unmodified 
 CONSTRAINT_ATTR = "constraint"  # [p99_ms - budget]; <= 0 is feasible
 
 
+class StorageError(ValueError):
+    """The storage URL is malformed or its database cannot be reached."""
+
+
 class StudyMismatchError(ValueError):
     """An existing study was created for a different search (space, objective or directions)."""
+
+
+def redact(url: str) -> str:
+    """Hide a password in a database URL before printing or writing it."""
+    if "://" in url and "@" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+    return url
 
 
 def default_storage_url(study_name: str, root: Path = DEFAULT_TUNING_DIR) -> str:
@@ -86,7 +100,7 @@ def make_storage(url: str, tune: TuneConfig) -> BaseStorage:
         )
         return JournalStorage(JournalFileBackend(str(path)))
     if "://" not in url:
-        raise ValueError(
+        raise StorageError(
             f"storage {url!r} is neither a database URL (sqlite:///file.db, "
             "postgresql://user@host/db) nor a journal file (*.log, *.journal, journal:PATH)"
         )
@@ -95,17 +109,26 @@ def make_storage(url: str, tune: TuneConfig) -> BaseStorage:
         # Several local workers share the file: wait for the lock instead of failing at once.
         engine_kwargs["connect_args"] = {"timeout": 60}
     grace = tune.grace_period_s or 2 * tune.heartbeat_interval_s
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         warnings.simplefilter("ignore", FutureWarning)
         callback: dict[str, Any] = {_STALE_CALLBACK_ARG: _retry_callback(tune.max_retry)}
-        return RDBStorage(
-            url,
-            engine_kwargs=engine_kwargs,
-            heartbeat_interval=tune.heartbeat_interval_s,
-            grace_period=grace,
-            **callback,
-        )
+        try:
+            return RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=tune.heartbeat_interval_s,
+                grace_period=grace,
+                **callback,
+            )
+        except (OperationalError, ArgumentError, NoSuchModuleError) as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise StorageError(
+                f"cannot open Optuna storage {redact(url)}: {reason}; check the URL, that the "
+                "database server is running and reachable, and the credentials"
+            ) from exc
 
 
 def worker_seed(seed: int, worker_id: str) -> int:
