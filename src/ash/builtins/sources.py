@@ -7,6 +7,7 @@ from ash.data.sources.lobster import LobsterSource
 from ash.data.sources.sql import SQLSource
 from ash.hookspecs import Register
 from ash.interfaces import Source
+from ash.synthetic.source import SyntheticSource
 
 
 @hookimpl
@@ -14,3 +15,4 @@ def register_sources(register: Register) -> None:
     builtins: tuple[type[Source], ...] = (DuckDBSource, SQLSource, LeanSource, LobsterSource)
     for cls in builtins:
         register(cls)
+    register(SyntheticSource)
