@@ -11,6 +11,7 @@ import numpy as np
 import onnx
 import pytest
 
+import ash.model as model_module
 from ash.bars.columns import bar_columns
 from ash.export.contract import PARITY_TOLERANCE
 from ash.export.exporter import export_model
@@ -20,8 +21,6 @@ from ash.export.synthetic import synthetic_bars
 from ash.export.validate import validate_model
 from ash.interfaces import ComponentConfig, ModelContext
 from ash.registry import get_registry
-
-model_module = pytest.importorskip("ash.model")
 
 COLUMNS = bar_columns(options=True, context=True)
 HORIZONS = (1.0, 60.0, 600.0)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+# Outer bucket edges, in bps of log return (±100 % log return, meaning "open-ended"). The
+# discretizers produce them, so the constant lives with them and the contract re-exports it.
+from ash.components.discretizers.base import OUTER_EDGE_BPS
+
 CONTRACT_VERSION: Final[int] = 1
 SUPPORTED_CONTRACT_VERSIONS: Final[frozenset[int]] = frozenset({1})
 
@@ -12,9 +16,6 @@ PROBS_NAME: Final[str] = "probs"
 EDGES_NAME: Final[str] = "edges"
 OUTPUT_NAMES: Final[tuple[str, str]] = (PROBS_NAME, EDGES_NAME)
 BATCH_DIM_NAME: Final[str] = "batch"
-
-# Outer bucket edges, in bps of log return: ±100 % log return, meaning "open-ended".
-OUTER_EDGE_BPS: Final[float] = 10000.0
 
 EXPORT_OPSET: Final[int] = 17
 
