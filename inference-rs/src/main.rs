@@ -36,6 +36,7 @@ SERVE OPTIONS:
   --log-every SECS    latency/counter log period on stderr (default 10, 0 = off)
   --no-reject-replies do not answer rejected lines (they are still counted and logged)
   --no-finish-at-eof  at stdin EOF, do not finish the open bars
+  --emit-bars         also write every finished bar as {\"type\":\"bar\",...} (debugging, parity)
 ";
 
 struct Args {
@@ -118,6 +119,7 @@ fn cmd_serve(mut args: Args) -> Result<ExitCode, String> {
     }
     options.reply_rejects = !args.flag("--no-reject-replies");
     options.finish_at_eof = !args.flag("--no-finish-at-eof");
+    options.emit_bars = args.flag("--emit-bars");
     let config = predictor_config(&mut args)?;
     no_extra(&args)?;
     let [model] = args.rest.as_slice() else { return Err("serve needs exactly one MODEL.onnx".into()) };

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use crate::bars::columns::N_OPTION;
+use crate::bars::columns::{N_ALL, N_OPTION};
 use crate::bars::{BarBuilder, BarRow, BarSpec, BuildStats, ColumnMap, Event, Reject, WindowRing};
 use crate::contract::{ModelSpec, EDGES_NAME, INPUT_NAME, PROBS_NAME};
 use crate::decode::{summarize_into, Summary, DEFAULT_QUANTILES};
@@ -146,6 +146,8 @@ pub struct PricePredictor {
     levels: Vec<f64>,
     scratch: Vec<f64>,
     use_mid: bool,
+    /// When `Some`, every finished bar is also recorded here (symbol index, start, full row).
+    captured: Option<Vec<(usize, i64, [f64; N_ALL])>>,
 }
 
 impl PricePredictor {
@@ -189,6 +191,7 @@ impl PricePredictor {
             allowed: config.symbols.map(|s| s.into_iter().collect()),
             levels: config.quantiles,
             scratch: Vec::new(),
+            captured: None,
         })
     }
 
@@ -248,9 +251,13 @@ impl PricePredictor {
         let columns = &self.columns;
         let state = &mut self.states[i];
         let (ring, builder) = (&mut state.ring, &mut state.builder);
+        let captured = &mut self.captured;
         let mut closed = 0u32;
         let mut sink = |row: BarRow<'_>| {
             ring.push(&row, columns);
+            if let Some(log) = captured.as_mut() {
+                log.push((i, row.ts, *row.values));
+            }
             closed += 1;
         };
         builder.push(&tick.event, &mut sink).map_err(TickError::Rejected)?;
@@ -262,9 +269,15 @@ impl PricePredictor {
     /// Calls `on_closed` with each symbol that got a bar.
     pub fn advance(&mut self, ts: i64, mut on_closed: impl FnMut(&str)) {
         let columns = &self.columns;
-        for state in &mut self.states {
+        let captured = &mut self.captured;
+        for (i, state) in self.states.iter_mut().enumerate() {
             let ring = &mut state.ring;
-            let mut sink = |row: BarRow<'_>| ring.push(&row, columns);
+            let mut sink = |row: BarRow<'_>| {
+                ring.push(&row, columns);
+                if let Some(log) = captured.as_mut() {
+                    log.push((i, row.ts, *row.values));
+                }
+            };
             if state.builder.advance(ts, &mut sink) {
                 state.fresh_bars += 1;
                 on_closed(&state.name);
@@ -276,14 +289,34 @@ impl PricePredictor {
     /// `on_closed` with each symbol that got a bar.
     pub fn finish(&mut self, mut on_closed: impl FnMut(&str)) {
         let columns = &self.columns;
-        for state in &mut self.states {
+        let captured = &mut self.captured;
+        for (i, state) in self.states.iter_mut().enumerate() {
             let ring = &mut state.ring;
-            let mut sink = |row: BarRow<'_>| ring.push(&row, columns);
+            let mut sink = |row: BarRow<'_>| {
+                ring.push(&row, columns);
+                if let Some(log) = captured.as_mut() {
+                    log.push((i, row.ts, *row.values));
+                }
+            };
             if state.builder.finish(&mut sink) {
                 state.fresh_bars += 1;
                 on_closed(&state.name);
             }
         }
+    }
+
+    /// Record every finished bar from now on (for debugging and parity checks; allocates).
+    pub fn capture_bars(&mut self, on: bool) {
+        self.captured = if on { Some(Vec::new()) } else { None };
+    }
+
+    /// The bars finished since the last call (symbol, start in UTC ns, the model's columns).
+    pub fn drain_bars(&mut self) -> Vec<(String, i64, Vec<f64>)> {
+        let Some(log) = self.captured.as_mut() else { return Vec::new() };
+        let rows: Vec<_> = log.drain(..).collect();
+        rows.into_iter()
+            .map(|(i, ts, row)| (self.states[i].name.clone(), ts, self.columns.select(&row)))
+            .collect()
     }
 
     /// Bars finished for `symbol` since its last prediction.

@@ -34,11 +34,13 @@ pub struct ServeOptions {
     pub reply_rejects: bool,
     /// At end of input (stdin EOF), finish the open bars and predict, like the batch builder.
     pub finish_at_eof: bool,
+    /// Also write every finished bar as `{"type":"bar",...}` (debugging, parity checks).
+    pub emit_bars: bool,
 }
 
 impl Default for ServeOptions {
     fn default() -> Self {
-        ServeOptions { emit: EmitMode::Bar, log_every: 10.0, reply_rejects: true, finish_at_eof: true }
+        ServeOptions { emit: EmitMode::Bar, log_every: 10.0, reply_rejects: true, finish_at_eof: true, emit_bars: false }
     }
 }
 
@@ -147,7 +149,8 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(predictor: PricePredictor, options: ServeOptions) -> Self {
+    pub fn new(mut predictor: PricePredictor, options: ServeOptions) -> Self {
+        predictor.capture_bars(options.emit_bars);
         Engine {
             predictor,
             options,
@@ -235,8 +238,23 @@ impl Engine {
         self.flush_predictions();
     }
 
+    /// Write the bars finished by the last line (only with `emit_bars`).
+    fn write_bars(&mut self) {
+        if !self.options.emit_bars {
+            return;
+        }
+        for (symbol, ts, values) in self.predictor.drain_bars() {
+            let nums: Vec<serde_json::Value> = values
+                .iter()
+                .map(|v| serde_json::Number::from_f64(*v).map_or(serde_json::Value::Null, serde_json::Value::Number))
+                .collect();
+            write_json(&mut self.out, &serde_json::json!({"type": "bar", "symbol": symbol, "ts": ts, "values": nums}));
+        }
+    }
+
     /// Predict every pending symbol in one ONNX call.
     fn flush_predictions(&mut self) {
+        self.write_bars();
         if self.pending.is_empty() {
             return;
         }
@@ -274,8 +292,8 @@ impl Engine {
         if self.options.emit == EmitMode::Bar {
             let ready: Vec<String> = closed.into_iter().filter(|s| self.predictor.is_ready(s)).collect();
             self.pending.extend(ready);
-            self.flush_predictions();
         }
+        self.flush_predictions();
     }
 
     /// Output produced so far (cleared).
@@ -388,19 +406,60 @@ fn accept_loop(listener: TcpListener, tx: SyncSender<Input>) {
     }
 }
 
+/// Output queue of one TCP client, drained by its own writer thread, so a client that stops
+/// reading never blocks the engine (its replies are dropped and counted instead).
+struct ClientWriter {
+    tx: SyncSender<Vec<u8>>,
+    thread: thread::JoinHandle<()>,
+}
+
+impl ClientWriter {
+    fn spawn(stream: TcpStream, conn: u64) -> std::io::Result<Self> {
+        let (tx, rx) = sync_channel::<Vec<u8>>(4096);
+        let thread = thread::Builder::new().name(format!("write{conn}")).spawn(move || {
+            let mut w = std::io::BufWriter::new(stream);
+            while let Ok(bytes) = rx.recv() {
+                if w.write_all(&bytes).is_err() {
+                    return;
+                }
+                // Flush when the queue is momentarily empty: batches bursts, keeps latency low.
+                let mut failed = false;
+                while let Ok(more) = rx.try_recv() {
+                    failed |= w.write_all(&more).is_err();
+                }
+                if failed || w.flush().is_err() {
+                    return;
+                }
+            }
+            let _ = w.flush();
+        })?;
+        Ok(ClientWriter { tx, thread })
+    }
+}
+
 fn run_engine(engine: &mut Engine, rx: Receiver<Input>) -> std::io::Result<()> {
-    let mut writers: HashMap<u64, std::io::BufWriter<TcpStream>> = HashMap::new();
+    let mut writers: HashMap<u64, ClientWriter> = HashMap::new();
     let stdout = std::io::stdout();
-    let write_to = |conn: u64, bytes: &[u8], writers: &mut HashMap<u64, std::io::BufWriter<TcpStream>>| {
+    let mut dropped_outputs = 0u64;
+    let mut write_to = |conn: u64, bytes: Vec<u8>, writers: &mut HashMap<u64, ClientWriter>| {
         if bytes.is_empty() {
             return;
         }
         if conn == 0 {
             let mut lock = stdout.lock();
-            let _ = lock.write_all(bytes).and_then(|_| lock.flush());
-        } else if let Some(w) = writers.get_mut(&conn) {
-            if w.write_all(bytes).and_then(|_| w.flush()).is_err() {
-                writers.remove(&conn);
+            let _ = lock.write_all(&bytes).and_then(|_| lock.flush());
+        } else if let Some(w) = writers.get(&conn) {
+            match w.tx.try_send(bytes) {
+                Ok(()) => {}
+                Err(std::sync::mpsc::TrySendError::Full(_)) => {
+                    dropped_outputs += 1;
+                    if dropped_outputs == 1 || dropped_outputs.is_multiple_of(1000) {
+                        eprintln!("ash-serve: client {conn} is not reading; dropped {dropped_outputs} replies so far");
+                    }
+                }
+                Err(std::sync::mpsc::TrySendError::Disconnected(_)) => {
+                    writers.remove(&conn);
+                }
             }
         }
     };
@@ -425,12 +484,17 @@ fn run_engine(engine: &mut Engine, rx: Receiver<Input>) -> std::io::Result<()> {
                     }
                 }
                 let out = engine.take_output();
-                write_to(conn, &out, &mut writers);
+                write_to(conn, out, &mut writers);
                 engine.maybe_log();
             }
             Input::Connected { conn, writer } => {
                 eprintln!("ash-serve: connection {conn} from {}", writer.peer_addr().map(|a| a.to_string()).unwrap_or_default());
-                writers.insert(conn, std::io::BufWriter::new(writer));
+                match ClientWriter::spawn(writer, conn) {
+                    Ok(w) => {
+                        writers.insert(conn, w);
+                    }
+                    Err(e) => eprintln!("ash-serve: cannot start the writer of connection {conn}: {e}"),
+                }
             }
             Input::Closed { conn } => {
                 writers.remove(&conn);
@@ -438,7 +502,7 @@ fn run_engine(engine: &mut Engine, rx: Receiver<Input>) -> std::io::Result<()> {
             Input::Eof => {
                 engine.finish();
                 let out = engine.take_output();
-                write_to(0, &out, &mut writers);
+                write_to(0, out, &mut writers);
                 break;
             }
             Input::Shutdown(sig) => {
@@ -447,8 +511,12 @@ fn run_engine(engine: &mut Engine, rx: Receiver<Input>) -> std::io::Result<()> {
             }
         }
     }
-    for w in writers.values_mut() {
-        let _ = w.flush();
+    // Closing the queues lets each writer thread flush what it holds and exit; wait up to 2 s
+    // for them (a client that stopped reading cannot hold the shutdown hostage).
+    let threads: Vec<_> = writers.into_values().map(|w| w.thread).collect();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while threads.iter().any(|t| !t.is_finished()) && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
     }
     let _ = std::io::stdout().flush();
     eprintln!("ash-serve: final counters {}", engine.stats_json());

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ import onnxruntime as ort
 import pytest
 
 from ash.cli.serve import repo_root
+from tests.rust.tcp import exchange
 
 pytestmark = [pytest.mark.rust, pytest.mark.xdist_group("rust")]
 
@@ -33,19 +33,6 @@ def _tick_lines(events: list[dict[str, Any]], symbol: str) -> list[str]:
         line.update(type=event["kind"], symbol=symbol, ts=event["ts_ns"])
         lines.append(json.dumps(line))
     return lines
-
-
-def _read_until(sock_file: Any, predicate: Any, limit: int = 100_000) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for _ in range(limit):
-        raw = sock_file.readline()
-        if not raw:
-            break
-        message = json.loads(raw)
-        out.append(message)
-        if predicate(message):
-            return out
-    raise AssertionError(f"stream ended without the expected message; got {out[-3:]}")
 
 
 @pytest.fixture
@@ -78,12 +65,7 @@ def test_spy_replay_over_tcp_matches_python_onnx_runtime(
     bars = np.array([b["values"] for b in case["expected"]["bars"]], dtype=np.float64)
     bar_ts = [b["ts_ns"] for b in case["expected"]["bars"]]
     assert case["expected"]["segment_starts"] == [0]
-    with socket.create_connection(address, timeout=30) as sock, sock.makefile("rw") as f:
-        for line in _tick_lines(case["events"], "SPY"):
-            f.write(line + "\n")
-        f.write('{"type":"stats"}\n')
-        f.flush()
-        messages = _read_until(f, lambda m: m["type"] == "stats")
+    messages = exchange(address, [*_tick_lines(case["events"], "SPY"), '{"type":"stats"}'])
     predictions = [m for m in messages if m["type"] == "prediction"]
     stats = messages[-1]
     assert stats["rejected"] == {} and stats["ticks_accepted"] == len(case["events"])
@@ -133,11 +115,7 @@ def test_bad_lines_are_rejected_with_reasons_and_other_symbols_keep_being_served
     ]
     good = [trade("QQQ", t0 + k * 10**9, price=80 + k / 100, size=100) for k in range(12)]
     late = trade("QQQ", t0, price=80.0, size=1)
-    with socket.create_connection(address, timeout=30) as sock, sock.makefile("rw") as f:
-        for line in [*bad, *good[:6], late, *good[6:], '{"type":"stats"}']:
-            f.write(line + "\n")
-        f.flush()
-        messages = _read_until(f, lambda m: m["type"] == "stats")
+    messages = exchange(address, [*bad, *good[:6], late, *good[6:], '{"type":"stats"}'])
     reasons = [m["reason"] for m in messages if m["type"] == "reject"]
     assert reasons == [
         "malformed_json",

@@ -40,6 +40,11 @@ impl ColumnMap {
         self.sources.is_empty()
     }
 
+    /// The model's columns of a full row, in the model's order.
+    pub fn select(&self, row: &[f64; N_ALL]) -> Vec<f64> {
+        self.sources.iter().map(|i| row[*i]).collect()
+    }
+
     /// True when the model reads any option-surface column.
     pub fn uses_options(&self) -> bool {
         self.sources.iter().any(|i| *i >= super::columns::N_CORE)
