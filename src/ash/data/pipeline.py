@@ -87,14 +87,8 @@ class Samples:
 
 
 def bar_spec(experiment: Experiment) -> BarSpec:
-    bars = experiment.bars
-    return BarSpec(
-        seconds=bars.seconds,
-        timezone=bars.timezone,
-        session=bars.session,
-        gap_seconds=bars.gap_seconds,
-        gap_policy=bars.gap_policy,
-    )
+    """The bar builder's spec: the experiment's ``bars`` section without the target reference."""
+    return experiment.bars.spec()
 
 
 def data_fingerprint(resolved: ResolvedExperiment) -> str:
@@ -362,21 +356,24 @@ def make_splits(
     common = {"window": window, "max_horizon_bars": max_horizon_bars}
     common_s = {**common, "bar_seconds": data.bar_seconds}
     if fold is None:
-        cfg = splits.SplitConfig(
-            train=split.train, val=split.val, test=split.test, embargo_bars=split.embargo_bars
-        )
-        parts = splits.chronological_split(ends, spans, config=cfg, **common_s)  # type: ignore[arg-type]
+        parts = splits.chronological_split(ends, spans, config=split, **common_s)  # type: ignore[arg-type]
         samples = Samples(parts.train, parts.val, parts.test)
     else:
         n_folds = split.walk_forward_folds
         if not 0 <= fold < n_folds:
             raise ValueError(f"fold {fold} out of range for {n_folds} walk-forward folds")
-        wf = splits.WalkForwardConfig(n_folds=n_folds, embargo_bars=split.embargo_bars)
+        wf = splits.WalkForwardConfig(
+            n_folds=n_folds, purge_bars=split.purge_bars, embargo_bars=split.embargo_bars
+        )
         folds = splits.walk_forward(ends, spans, config=wf, **common_s)  # type: ignore[arg-type]
         train_ends = folds[fold].train
         val_share = split.val / (split.train + split.val)
         inner = splits.SplitConfig(
-            train=1 - val_share, val=val_share, test=0.0, embargo_bars=split.embargo_bars
+            train=1 - val_share,
+            val=val_share,
+            test=0.0,
+            purge_bars=split.purge_bars,
+            embargo_bars=split.embargo_bars,
         )
         keep = np.isin(ends, train_ends)
         parts = splits.chronological_split(
