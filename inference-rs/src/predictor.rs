@@ -313,7 +313,7 @@ impl PricePredictor {
     /// The bars finished since the last call (symbol, start in UTC ns, the model's columns).
     pub fn drain_bars(&mut self) -> Vec<(String, i64, Vec<f64>)> {
         let Some(log) = self.captured.as_mut() else { return Vec::new() };
-        let rows: Vec<_> = log.drain(..).collect();
+        let rows = std::mem::take(log);
         rows.into_iter()
             .map(|(i, ts, row)| (self.states[i].name.clone(), ts, self.columns.select(&row)))
             .collect()
