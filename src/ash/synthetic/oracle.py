@@ -59,6 +59,14 @@ def bucketize(returns_bps: F64, edges_bps: F64) -> I64:
     return np.where(np.isnan(r), -1, k)
 
 
+def _rows_by_value(values: I64) -> dict[int, I64]:
+    """Row indices grouped by value (``{value: rows}``)."""
+    order = np.argsort(values, kind="stable")
+    uniq, first = np.unique(values[order], return_index=True)
+    bounds = [*first.tolist(), len(values)]
+    return {int(v): order[bounds[i] : bounds[i + 1]] for i, v in enumerate(uniq)}
+
+
 class Oracle:
     """True conditional bucket probabilities of the synthetic market's observed targets."""
 
@@ -281,9 +289,17 @@ class Oracle:
         var_lag = np.zeros((B, H, S))  # F(max(j1 − L, j0))
         jl = np.maximum(j1 - dyn.lag_steps, j0[:, None])
         kl = jl // R - c0[:, None]
+        # rows whose target (and lag cut) falls in each local vol step, per horizon
+        at_step = [_rows_by_value(k1[:, hi]) for hi in range(H)]
+        lag_step = [_rows_by_value(kl[:, hi]) for hi in range(H)]
+        sample = np.arange(S)[None, :]
         for k in range(steps + 1):
             if k > 0:
-                regime = dyn.next_regime(regime, np.broadcast_to(u[:, k - 1], (B, S)))
+                # common random numbers: one next-regime table [R_regimes, S] for all rows
+                table = dyn.next_regime(
+                    np.arange(len(dyn.regime_level))[:, None], u[None, :, k - 1]
+                )
+                regime = table[regime, sample]
                 hvol = dyn.next_logvol(hvol, regime, np.broadcast_to(z[:, k - 1], (B, S)))
                 slow = dyn.next_slow(slow, np.broadcast_to(z2[:, k - 1], (B, S)))
                 vidx = np.minimum(c0 + k, dyn.n_vol - 1)[:, None]
@@ -291,14 +307,14 @@ class Oracle:
                 lam = dyn.jump_rate[regime]
             start = np.where(k == 0, j0, (c0 + k) * R)[:, None]  # first fine step counted here
             for hi in range(H):
-                at = k1[:, hi] == k
-                if at.any():
+                at = at_step[hi].get(k)
+                if at is not None:
                     partial = (j1[at, hi][:, None] - start[at]).astype(np.float64)
                     var_at[at, hi] = cum_s[at] + partial * sig2[at]
                     lam_at[at, hi] = cum_l[at] + partial * lam[at]
                     sig_at_target[at, hi] = np.sqrt(sig2[at])
-                atl = kl[:, hi] == k
-                if atl.any():
+                atl = lag_step[hi].get(k)
+                if atl is not None:
                     partial = (jl[atl, hi][:, None] - start[atl]).astype(np.float64)
                     var_lag[atl, hi] = cum_s[atl] + partial * sig2[atl]
             count = np.where(k == 0, cnt0, float(R))[:, None]
