@@ -16,6 +16,7 @@ from ash.tune.study import (
     StudyMismatchError,
     is_journal,
     latency_constraint,
+    make_pruner,
     make_sampler,
     make_storage,
     open_study,
@@ -98,6 +99,18 @@ def test_constraint_reads_the_latency_attribute() -> None:
     assert latency_constraint(trial) == (-0.2,)
     unmeasured = optuna.trial.create_trial(value=1.0)
     assert latency_constraint(unmeasured)[0] > 0  # never measured = infeasible
+
+
+@pytest.mark.parametrize(
+    ("pruner", "cls"),
+    [
+        ("median", optuna.pruners.MedianPruner),
+        ("hyperband", optuna.pruners.HyperbandPruner),
+        ("none", optuna.pruners.NopPruner),
+    ],
+)
+def test_pruners(pruner: str, cls: type) -> None:
+    assert isinstance(make_pruner(TUNE.model_copy(update={"pruner": pruner}), 3), cls)
 
 
 @pytest.mark.parametrize("sampler", ["tpe", "random", "nsga2"])

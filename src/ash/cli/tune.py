@@ -55,6 +55,7 @@ def tune(
 ) -> None:
     """Tune an experiment: latency-first pruning, per-epoch pruning, best trial as YAML."""
     from ash.tune.latency import LatencyMeasurementError
+    from ash.tune.objective import ObjectiveMetricError
     from ash.tune.runner import TuneOptions, run_tune
     from ash.tune.study import StorageError, StudyMismatchError, redact
 
@@ -75,7 +76,12 @@ def tune(
     except ConfigError as exc:
         err_console.print(f"[bold red]error:[/] {exc.format()}", highlight=False)
         raise typer.Exit(code=1) from None
-    except (StorageError, StudyMismatchError, LatencyMeasurementError) as exc:
+    except (
+        StorageError,
+        StudyMismatchError,
+        LatencyMeasurementError,
+        ObjectiveMetricError,
+    ) as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(code=1) from None
     s = outcome.summary

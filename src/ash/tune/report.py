@@ -313,7 +313,10 @@ def _plot_history(study: optuna.Study, tune: TuneConfig, path: Path) -> None:
             else:
                 better = max if tune.direction == "maximize" else min
                 best.append(better(best[-1], y))
-        ax.step(xs, best, where="post", c="tab:red", label="best so far")
+        # One extra point so the last improvement shows as a step, not a lone corner.
+        ax.step(
+            [*xs, xs[-1] + 0.5], [*best, best[-1]], where="post", c="tab:red", label="best so far"
+        )
     pruned = [t.number for t in study.get_trials(deepcopy=False, states=(TrialState.PRUNED,))]
     if pruned:
         ax.plot(
