@@ -31,6 +31,7 @@ SERVE OPTIONS:
   --port-file PATH    write the bound address to PATH once listening
   --symbols A,B,...   accept only these symbols (others: rejected as unknown_symbol)
   --session HH:MM-HH:MM   local trading window; events outside are rejected (outside_session)
+  --max-symbols N     most symbols tracked (default 10000; more: rejected as too_many_symbols)
   --emit bar|request  predict on every finished bar (default) or only on {\"type\":\"predict\"}
   --quantiles Q,...   quantile levels (default 0.05,0.25,0.5,0.75,0.95)
   --log-every SECS    latency/counter log period on stderr (default 10, 0 = off)
@@ -89,6 +90,9 @@ fn predictor_config(args: &mut Args) -> Result<PredictorConfig, String> {
         config.symbols = Some(s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect());
     }
     config.session_window = args.value("--session")?;
+    if let Some(n) = args.parsed::<usize>("--max-symbols")? {
+        config.max_symbols = n;
+    }
     if let Some(q) = args.value("--quantiles")? {
         config.quantiles = list(&q, "--quantiles")?;
     }

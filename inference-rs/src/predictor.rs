@@ -33,6 +33,9 @@ pub struct PredictorConfig {
     pub session_window: Option<String>,
     /// Input buffer capacity in windows (grows once if a larger batch is asked for).
     pub max_batch: usize,
+    /// Most symbols tracked at once; ticks for further new symbols are rejected
+    /// (`too_many_symbols`), so a feed of garbage symbols cannot exhaust memory.
+    pub max_symbols: usize,
 }
 
 impl Default for PredictorConfig {
@@ -44,6 +47,7 @@ impl Default for PredictorConfig {
             quantiles: DEFAULT_QUANTILES.to_vec(),
             session_window: None,
             max_batch: 512,
+            max_symbols: 10_000,
         }
     }
 }
@@ -60,6 +64,8 @@ pub struct Tick<'a> {
 pub enum TickError {
     #[error("unknown symbol {0:?}")]
     UnknownSymbol(String),
+    #[error("symbol {0:?} would exceed the limit of tracked symbols")]
+    TooManySymbols(String),
     #[error("{}", .0.name())]
     Rejected(Reject),
 }
@@ -68,6 +74,7 @@ impl TickError {
     pub fn reason(&self) -> &'static str {
         match self {
             TickError::UnknownSymbol(_) => "unknown_symbol",
+            TickError::TooManySymbols(_) => "too_many_symbols",
             TickError::Rejected(r) => r.name(),
         }
     }
@@ -140,6 +147,7 @@ pub struct PricePredictor {
     states: Vec<SymbolState>,
     last_symbol: usize,
     allowed: Option<HashSet<String>>,
+    max_symbols: usize,
     input: Vec<f32>,
     probs_out: Vec<f32>,
     edges_out: Vec<f32>,
@@ -189,6 +197,7 @@ impl PricePredictor {
             states: Vec::new(),
             last_symbol: 0,
             allowed: config.symbols.map(|s| s.into_iter().collect()),
+            max_symbols: config.max_symbols,
             levels: config.quantiles,
             scratch: Vec::new(),
             captured: None,
@@ -232,6 +241,9 @@ impl PricePredictor {
             if !allowed.contains(symbol) {
                 return Err(TickError::UnknownSymbol(symbol.to_string()));
             }
+        }
+        if self.states.len() >= self.max_symbols {
+            return Err(TickError::TooManySymbols(symbol.to_string()));
         }
         // First tick of a new symbol: the only allocation on the tick path.
         let i = self.states.len();

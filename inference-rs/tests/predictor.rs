@@ -78,3 +78,17 @@ fn errors_name_the_problem() {
     let late = Event::Trade { ts: Some(START - 10_000_000_000), price: 100.0, size: 1.0, side: 0.0 };
     assert_eq!(p.update(&Tick { symbol: "SPY", event: late }).unwrap_err().reason(), "late");
 }
+
+#[test]
+fn the_number_of_tracked_symbols_is_bounded() {
+    let path = common::fixtures().join("valid/w8_c17_h3_k5.onnx");
+    let mut p =
+        PricePredictor::new(path, PredictorConfig { ort_lib: Some(common::ort_lib()), max_symbols: 2, ..Default::default() })
+            .unwrap();
+    let trade = Event::Trade { ts: Some(START), price: 100.0, size: 1.0, side: 0.0 };
+    p.update(&Tick { symbol: "A", event: trade }).unwrap();
+    p.update(&Tick { symbol: "B", event: trade }).unwrap();
+    let err = p.update(&Tick { symbol: "C", event: trade }).unwrap_err();
+    assert_eq!(err.reason(), "too_many_symbols");
+    assert!(p.update(&Tick { symbol: "A", event: trade }).is_ok(), "known symbols keep being served");
+}
