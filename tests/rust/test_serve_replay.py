@@ -132,3 +132,27 @@ def test_bad_lines_are_rejected_with_reasons_and_other_symbols_keep_being_served
     assert len(predictions) == 12 - 8
     assert messages[-1]["rejected"]["unknown_symbol"] == 1
     assert process.poll() is None  # still serving
+
+
+def test_stdin_mode_finishes_the_last_bar_at_end_of_input(
+    serve_bin: Path, ort_env: dict[str, str], rust_fixtures: Path
+) -> None:
+    case = json.loads(SPY_VECTOR.read_text())
+    lines = _tick_lines(case["events"], "SPY")
+    argv = [str(serve_bin), str(rust_fixtures / MODEL), "--stdin", "--log-every", "0"]
+    done = subprocess.run(
+        argv,
+        input="\n".join(lines) + "\n",
+        env=ort_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    predictions = [json.loads(line) for line in done.stdout.splitlines()]
+    bars = case["expected"]["bars"]
+    # At end of input the open bar is finished (as the batch builder's last bar) and predicted.
+    assert len(predictions) == len(bars) - 8 + 1
+    assert predictions[-1]["bar_ts"] == bars[-1]["ts_ns"]
+    assert "final counters" in done.stderr
