@@ -94,12 +94,13 @@ def brute_force(sim: Simulator, symbol: str, ts: int, horizon: float, n: int, se
     return 1e4 * np.log(mid_price(q1, tick) / mid_price(q0, tick))
 
 
-def edge_sets(horizon: float) -> list[np.ndarray]:
+def edge_sets(horizon: float, q0: int, tick: float) -> list[np.ndarray]:
     sd = 2.0 * np.sqrt(horizon)
     uniform = np.concatenate(([-1e4], np.linspace(-3 * sd, 3 * sd, 16), [1e4]))
-    # an edge exactly at 0 and edges exactly on the ±1 half-tick atoms test the tie rule
-    atom = 1e4 * np.log(mid_price(30001, 0.01) / mid_price(30000, 0.01))
-    ties = np.array([-1e4, -3 * sd, -atom, 0.0, atom, 3 * sd, 1e4])
+    # edges exactly at 0 and on the ±1, ±2 half-tick atoms of this bar end test the tie rule
+    m0 = mid_price(np.array([q0]), tick)[0]
+    atoms = [1e4 * np.log(mid_price(np.array([q0 + k]), tick)[0] / m0) for k in (-2, -1, 1, 2)]
+    ties = np.array([-1e4, -3 * sd, *atoms, 0.0, 3 * sd, 1e4])
     return [uniform, np.unique(ties)]
 
 
@@ -123,7 +124,11 @@ def test_oracle_matches_brute_force(sim: Simulator, symbol: str, minute: int, ho
     n = 20_000 if horizon <= 60 else 6_000
     draws = brute_force(sim, symbol, ts, horizon, n, seed=minute)
     oracle = Oracle(sim)
-    for edges in edge_sets(horizon):
+    lat = sim.latent(0)
+    j0 = (ts - int(sim.opens_ns[0]) - sim.dyn.fine_ns // 2) // sim.dyn.fine_ns
+    q0 = int(lat.q[j0] if symbol == "SYN" else lat.q_index[j0])
+    tick = CFG.tick_size if symbol == "SYN" else CFG.context_tick_size
+    for edges in edge_sets(horizon, q0, tick):
         e = edges[None, None, :]
         res = oracle.predict(symbol, np.array([ts]), [horizon], e)
         p, se = res.probs[0, 0], res.stderr[0, 0]

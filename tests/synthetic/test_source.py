@@ -188,3 +188,16 @@ def test_targets_from_the_bar_builder_equal_the_oracles_realized_returns(
         assert both.mean() > 0.95
         assert np.array_equal(targets[both], realized[both])  # bit for bit
         assert np.isnan(targets[np.isnan(realized)]).all()
+
+
+def test_oracle_state_exposes_the_latent_variables(src: SyntheticSource) -> None:
+    sim = src.simulator
+    ends = int(sim.opens_ns[0]) + np.array([-10, 5, 1800, 3600]) * 10**9
+    state = src.oracle().state(ends)
+    assert np.isnan(state["price"][0])  # before the open
+    lat = sim.latent(0)
+    j0 = (5 * 10**9 - sim.dyn.fine_ns // 2) // sim.dyn.fine_ns
+    assert state["price"][1] == np.exp(lat.x[j0])
+    assert state["sigma_bps"][1] == lat.sigma[j0 // sim.dyn.ratio] * 1e4
+    assert set(np.unique(state["regime"][1:])) <= set(range(len(SMALL.regime_vol_mult)))
+    assert (state["spread_ticks"][1:] >= 1).all()

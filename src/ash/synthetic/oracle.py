@@ -100,6 +100,27 @@ class Oracle:
                 out[rows, hi] = np.where(ok, r, np.nan)
         return out
 
+    def state(self, bar_end_ts: np.ndarray) -> dict[str, F64]:
+        """The stock's latent state at each bar end's last quote (NaN outside sessions).
+
+        ``price`` efficient price, ``drift_bps_per_s`` hidden drift, ``sigma_bps`` volatility per
+        √s, ``logvol_fast``/``logvol_slow`` the two log-vol factors, ``regime``, ``spread_ticks``.
+        """
+        ts = self._check_ts(bar_end_ts)
+        names = ("price", "drift_bps_per_s", "sigma_bps", "logvol_fast", "logvol_slow")
+        out = {k: np.full(len(ts), np.nan) for k in (*names, "regime", "spread_ticks")}
+        for day, rows, j0 in self._locate(ts):
+            lat = self.sim.latent(day)
+            c = j0 // self.dyn.ratio
+            out["price"][rows] = np.exp(lat.x[j0])
+            out["drift_bps_per_s"][rows] = lat.mu[j0] * 1e4
+            out["sigma_bps"][rows] = lat.sigma[c] * 1e4
+            out["logvol_fast"][rows] = lat.h[c]
+            out["logvol_slow"][rows] = lat.slow[c]
+            out["regime"][rows] = lat.regime[c]
+            out["spread_ticks"][rows] = lat.spread[c]
+        return out
+
     def probabilities(
         self,
         symbol: str,
