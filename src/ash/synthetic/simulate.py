@@ -26,6 +26,8 @@ STREAM_INIT, STREAM_VOL, STREAM_PRICE, STREAM_INDEX, STREAM_JUMPS = 0, 1, 2, 3, 
 STREAM_QUOTES, STREAM_TRADES, STREAM_INDEX_TICKS, STREAM_OPTIONS = 5, 6, 7, 8
 STREAM_SLOW = 9
 
+EVENT_FRAMES_KEPT = 6
+
 
 def rng_for(seed: int, day: int, stream: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(day, stream)))
@@ -200,7 +202,9 @@ class Simulator:
         self.dates, self.opens_ns = session_opens_ns(cfg)
         self._latent: dict[int, LatentDay] = {}
         self._carry: dict[int, Carry] = {}  # closing state of each simulated day
-        self._events: dict[tuple[int, str], pd.DataFrame] = {}
+        # the latent paths are kept; event frames are cheap to redraw (seeded), so only a few
+        # recent ones are kept to bound memory
+        self._events: OrderedDict[tuple[int, str], pd.DataFrame] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
@@ -228,11 +232,12 @@ class Simulator:
             return self._latent[day]
 
     def events(self, day: int, kind: str, symbol: str) -> pd.DataFrame:
-        """Canonical events of one session (cached)."""
+        """Canonical events of one session (identical on every call; recent ones cached)."""
         from ash.synthetic import ticks  # the tick modules import this one
 
         key = (day, f"{kind}:{symbol}")
-        cached = self._events.get(key)
+        with self._lock:
+            cached = self._events.get(key)
         if cached is not None:
             return cached
         lat = self.latent(day)
@@ -248,6 +253,8 @@ class Simulator:
             raise ValueError(f"unknown event kind {kind!r}; use trades, quotes or options")
         with self._lock:
             self._events[key] = frame
+            while len(self._events) > EVENT_FRAMES_KEPT:
+                self._events.popitem(last=False)
         return frame
 
 
