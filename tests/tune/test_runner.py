@@ -160,3 +160,42 @@ def test_default_outside_the_space_is_explained(tmp_path: Path) -> None:
     outcome = _run(path, tmp_path, FakeTrainer(), trials=2)
     assert "not a point of this search space" in outcome.summary.baseline
     assert "`train.lr`" in outcome.summary.baseline
+
+
+def test_invalid_combinations_and_unexportable_candidates_are_pruned(tmp_path: Path) -> None:
+    from ash.export.exporter import ExportError
+
+    data = copy.deepcopy(BASE)
+    data["tune"]["space"] = {
+        "model.backbone.n_heads": {"type": "categorical", "choices": [2, 3]},  # 3 ∤ d_model 16
+        "train.lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
+    }
+    data["tune"]["sampler"] = "random"
+    path = write_experiment(tmp_path / "tiny.yaml", data)
+    outcome = _run(path, tmp_path, FakeTrainer(), trials=8)
+    study = optuna.load_study(study_name="tiny", storage=outcome.storage_url)
+    for t in study.trials:
+        heads = t.params["model.backbone.n_heads"]
+        assert (t.user_attrs["ash.state"] == "pruned-invalid") == (heads == 3)
+        if heads == 3:
+            assert "d_model" in t.user_attrs["invalid_reason"]
+            assert t.user_attrs["constraint"][0] > 0
+    assert outcome.summary.pruned_invalid == sum(
+        t.params["model.backbone.n_heads"] == 3 for t in study.trials
+    )
+
+    def broken_export(*args: object) -> None:
+        raise ExportError("operator Foo has no ONNX symbolic (model.backbone)")
+
+    outcome = run_tune(
+        path,
+        TuneOptions(out_root=tmp_path / "t2", worker_id="w", trials=2),
+        train_fn=FakeTrainer(),
+        measure_fn=broken_export,  # type: ignore[arg-type]
+    )
+    study = optuna.load_study(study_name="tiny", storage=outcome.storage_url)
+    for t in study.trials:  # every candidate is either unexportable or an invalid combination
+        reason = t.user_attrs["invalid_reason"]
+        expected = "divisible" if t.params["model.backbone.n_heads"] == 3 else "cannot be exported"
+        assert expected in reason
+    assert "operator Foo" in study.trials[0].user_attrs["invalid_reason"]  # the default: 2 heads

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import optuna
 from torch import nn
@@ -22,6 +22,8 @@ from torch import nn
 from ash.config.errors import ConfigError
 from ash.config.resolve import ResolvedExperiment, resolve
 from ash.config.schema import TuneConfig
+from ash.export.exporter import ExportError
+from ash.export.violations import ContractViolationError
 from ash.registry import Registry
 from ash.tune.latency import LatencyResult, measure_candidate
 from ash.tune.space import sample_experiment
@@ -119,13 +121,14 @@ class TrialObjective:
             resolved = resolve(raw, self.registry)
         except ConfigError as exc:
             # A combination the components reject (e.g. heads not dividing d_model): infeasible.
-            trial.set_user_attr(CONSTRAINT_ATTR, [INVALID_CONSTRAINT])
-            trial.set_user_attr(STATE_ATTR, STATE_INVALID)
-            trial.set_user_attr("invalid_reason", str(exc)[:2000])
-            raise optuna.TrialPruned(f"invalid config: {exc}") from None
+            self._invalid(trial, f"invalid config: {exc}")
 
         trial_dir = self.trials_dir / f"trial_{trial.number:05d}"
-        latency = self._measure(trial, resolved, trial_dir)
+        try:
+            latency = self._measure(trial, resolved, trial_dir)
+        except (ExportError, ContractViolationError) as exc:
+            # A candidate that cannot be exported under the contract can never be served.
+            self._invalid(trial, f"cannot be exported: {exc}")
         over = latency.p99_ms - self.tune.budget.p99_ms
         trial.set_user_attr(CONSTRAINT_ATTR, [over])
         if over > 0:
@@ -139,6 +142,12 @@ class TrialObjective:
         if self.tune.multi_objective:
             return metric, latency.p99_ms
         return metric
+
+    def _invalid(self, trial: optuna.Trial, reason: str) -> NoReturn:
+        trial.set_user_attr(CONSTRAINT_ATTR, [INVALID_CONSTRAINT])
+        trial.set_user_attr(STATE_ATTR, STATE_INVALID)
+        trial.set_user_attr("invalid_reason", reason[:2000])
+        raise optuna.TrialPruned(reason)
 
     def _measure(
         self, trial: optuna.Trial, resolved: ResolvedExperiment, trial_dir: Path
