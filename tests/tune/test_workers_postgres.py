@@ -103,11 +103,13 @@ def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-unty
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def test_two_workers_share_a_study_and_survive_a_kill(pg_url: str, tmp_path: Path) -> None:
+def test_two_workers_share_a_study_and_survive_a_kill(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ensure_synthetic()
     path = experiment(tmp_path)
     env = {**os.environ, "ASH_EXPERIMENTS": str(tmp_path / "exp"), "PYTHONPATH": str(REPO)}
-    os.environ["ASH_EXPERIMENTS"] = env["ASH_EXPERIMENTS"]
+    monkeypatch.setenv("ASH_EXPERIMENTS", env["ASH_EXPERIMENTS"])
     # Build the bar cache once, so both workers start training at once.
     from ash.data.pipeline import load_bar_data
 
