@@ -201,3 +201,10 @@ def test_oracle_state_exposes_the_latent_variables(src: SyntheticSource) -> None
     assert state["sigma_bps"][1] == lat.sigma[j0 // sim.dyn.ratio] * 1e4
     assert set(np.unique(state["regime"][1:])) <= set(range(len(SMALL.regime_vol_mult)))
     assert (state["spread_ticks"][1:] >= 1).all()
+
+
+def test_mutating_a_chunk_does_not_change_later_reads(src: SyntheticSource) -> None:
+    first = next(src.read("quotes", ["SYN"]))
+    before = first["bid"].iloc[0]
+    first.loc[0, "bid"] = -1.0
+    assert next(src.read("quotes", ["SYN"]))["bid"].iloc[0] == before

@@ -96,7 +96,8 @@ class SyntheticSource(Source):
             if keep is not None:
                 frame = frame.loc[keep].reset_index(drop=True)
             for s in range(0, len(frame), chunk_rows):
-                yield frame.iloc[s : s + chunk_rows].reset_index(drop=True).copy()  # never the cache
+                # a copy: callers may modify chunks, the cached frame must not change
+                yield frame.iloc[s : s + chunk_rows].reset_index(drop=True).copy()
 
 
 def _utc_ns(ts: pd.Timestamp | None, what: str) -> int | None:
