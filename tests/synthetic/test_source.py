@@ -208,3 +208,14 @@ def test_mutating_a_chunk_does_not_change_later_reads(src: SyntheticSource) -> N
     before = first["bid"].iloc[0]
     first.loc[0, "bid"] = -1.0
     assert next(src.read("quotes", ["SYN"]))["bid"].iloc[0] == before
+
+
+def test_sessions_follow_new_york_time_across_a_dst_change() -> None:
+    from ash.synthetic.simulate import session_opens_ns
+
+    cfg = SyntheticConfig(n_days=2, start_date=dt.date(2024, 3, 8), options=False)
+    dates, opens = session_opens_ns(cfg)
+    assert dates == [dt.date(2024, 3, 8), dt.date(2024, 3, 11)]
+    utc = pd.to_datetime(opens, utc=True)
+    assert [t.hour for t in utc] == [14, 13]  # EST then EDT
+    assert all(t.tz_convert("America/New_York").time() == dt.time(9, 30) for t in utc)
