@@ -47,7 +47,7 @@ TINY: dict[str, Any] = {
         "threads": 1,
         "patience": 5,
     },
-    "evaluate": {"max_samples": 400, "fan_chart_bars": 120},
+    "evaluate": {"max_samples": 400, "oracle_max_samples": 150, "fan_chart_bars": 120},
 }
 
 

@@ -47,6 +47,10 @@ def test_end_to_end_run_folder_with_report_and_plots(ash_root: Path, tmp_path: P
         "oracle",
     }
     assert set(ev["test"]["gap_closed"]) == {"h1", "h5", "h30"}
+    # the oracle (Monte Carlo) scores a strided subset; the gap uses the same subset for all
+    scored = ev["test"]["forecasters"]
+    assert scored["oracle"]["h1"]["n"] <= 150 < scored["model"]["h1"]["n"]
+    assert ev["test"]["oracle_subset"]["h1"]["n"] == scored["oracle"]["h1"]["n"]
     report = (run / "report.md").read_text()
     assert "## Verdict (test)" in report
     assert "## Calibration" in report

@@ -103,6 +103,9 @@ class EvaluateConfig(StrictModel):
         20000, ge=100, description="Evenly strided subsample of each split scored (None: all)."
     )
     oracle: bool = Field(True, description="Score the source's oracle when it has one.")
+    oracle_max_samples: int = Field(
+        4000, ge=100, description="Strided subsample of each scored split given to the oracle."
+    )
 
 
 class ExportConfig(StrictModel):

@@ -149,13 +149,18 @@ def baseline_forecasts(
         )
 
 
-def oracle_forecasts(oracle: Any, prepared: PreparedData, forecasts: SplitForecasts) -> None:
-    """The source's oracle on the same samples and edges, per symbol."""
+def oracle_forecasts(
+    oracle: Any, prepared: PreparedData, forecasts: SplitForecasts, max_samples: int
+) -> None:
+    """The source's oracle on the same edges for an evenly strided subset of the samples
+    (at most ``max_samples``: Monte Carlo is costly); other rows stay NaN."""
     data = prepared.bars
+    n = len(forecasts.ends)
     probs = np.full((*forecasts.edges.shape[:2], forecasts.edges.shape[2] - 1), np.nan)
+    chosen = subsample(np.arange(n, dtype=np.int64), max_samples)
     symbols = data.symbol_index[forecasts.ends]
     for i, symbol in enumerate(data.symbols):
-        rows = np.flatnonzero(symbols == i)
+        rows = chosen[symbols[chosen] == i]
         if len(rows) == 0:
             continue
         bar_end = data.ts_ns[forecasts.ends[rows]] + data.bar_ns

@@ -24,6 +24,7 @@ from ash.evaluate.predict import (
 from ash.evaluate.report import write_report
 from ash.model import AshModel
 
+ORACLE = "oracle"
 FAN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 PIT_BINS = 10
 
@@ -50,13 +51,17 @@ def score_split(
     for h, seconds in enumerate(horizons):
         key = horizon_key(seconds)
         mask = fc.ids[:, h] >= 0
-        for probs in fc.probs.values():
-            mask &= np.isfinite(probs[:, h]).all(axis=1)
+        for name, probs in fc.probs.items():
+            if name != ORACLE:
+                mask &= np.isfinite(probs[:, h]).all(axis=1)
         y = fc.ids[mask, h]
         for name, probs in fc.probs.items():
-            result["forecasters"][name][key] = m.score_horizon(
-                probs[mask, h], y, reliability_bins=bins, seed=h
-            )
+            if name != ORACLE:
+                result["forecasters"][name][key] = m.score_horizon(
+                    probs[mask, h], y, reliability_bins=bins, seed=h
+                )
+        if ORACLE in fc.probs:
+            score_oracle(fc, h, key, mask, bins, result)
         p = fc.probs["model"][mask, h]
         edges = fc.edges[mask, h]
         centers = _centers(edges)
@@ -89,18 +94,32 @@ def score_split(
         reliab.append(rel)
         rng = np.random.default_rng(1000 + h)
         pit_counts.append(m.pit_histogram(m.pit(p, y, rng.random(len(y))), PIT_BINS))
-    if "oracle" in fc.probs:
-        result["gap_closed"] = {
-            horizon_key(s): gap_closed(
-                result["forecasters"]["climatology"][horizon_key(s)]["nll"],
-                result["forecasters"]["model"][horizon_key(s)]["nll"],
-                result["forecasters"]["oracle"][horizon_key(s)]["nll"],
-            )
-            for s in horizons
-        }
     fc.info["reliability"] = reliab
     fc.info["pit_counts"] = pit_counts
     return result
+
+
+def score_oracle(
+    fc: SplitForecasts, h: int, key: str, mask: np.ndarray, bins: int, result: dict[str, Any]
+) -> None:
+    """The oracle on its own subset, and the model's share of the climatology→oracle gap with
+    model and climatology re-scored on exactly that subset."""
+    sub = mask & np.isfinite(fc.probs[ORACLE][:, h]).all(axis=1)
+    if not sub.any():
+        return
+    y = fc.ids[sub, h]
+    result["forecasters"][ORACLE][key] = m.score_horizon(
+        fc.probs[ORACLE][sub, h], y, reliability_bins=bins, seed=h
+    )
+    same = {name: m.nll(fc.probs[name][sub, h], y) for name in ("model", "climatology")}
+    result.setdefault("gap_closed", {})[key] = gap_closed(
+        same["climatology"], same["model"], result["forecasters"][ORACLE][key]["nll"]
+    )
+    result.setdefault("oracle_subset", {})[key] = {
+        "n": int(sub.sum()),
+        "model_nll": same["model"],
+        "climatology_nll": same["climatology"],
+    }
 
 
 def gap_closed(climatology_nll: float, model_nll: float, oracle_nll: float) -> float:
@@ -201,7 +220,7 @@ def evaluate_run(run_dir: Path) -> dict[str, Any]:
         fc = split_forecasts(split, model, prepared, ends)
         baseline_forecasts(fitted, prepared, fc)
         if oracle is not None:
-            oracle_forecasts(oracle, prepared, fc)
+            oracle_forecasts(oracle, prepared, fc, cfg.oracle_max_samples)
         evaluation[split] = score_split(
             fc,
             prepared,
