@@ -273,7 +273,7 @@ def _plot_importances(values: Mapping[str, float], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 0.5 + 0.4 * max(1, len(values))))
+    fig, ax = plt.subplots(figsize=(7, 1.8 + 0.35 * max(1, len(values))))
     if values:
         names = list(values)[::-1]
         ax.barh(names, [values[n] for n in names], color="tab:blue")
