@@ -63,7 +63,7 @@ def test_end_to_end_run_folder_with_report_and_plots(ash_root: Path, tmp_path: P
 def test_on_epoch_exception_leaves_a_resumable_run_with_the_same_result(
     ash_root: Path, tmp_path: Path
 ) -> None:
-    resolved = tiny_experiment(epochs=3)
+    resolved = tiny_experiment(epochs=3, max_val_samples=200)
     straight = run_training(resolved, run_dir=tmp_path / "straight", progress=False)
 
     def stop_after_first(epoch: int, val: dict[str, float]) -> None:
@@ -76,6 +76,8 @@ def test_on_epoch_exception_leaves_a_resumable_run_with_the_same_result(
             resolved, run_dir=tmp_path / "pruned", on_epoch=stop_after_first, progress=False
         )
     resumed = run_training(resolved, run_dir=tmp_path / "pruned", resume=True, progress=False)
+    meta = json.loads((tmp_path / "pruned" / "meta.json").read_text())
+    assert meta["val_samples_in_training"] == 200 < meta["samples"]["val"]
     assert resumed.val_metrics == pytest.approx(straight.val_metrics, abs=1e-9)
     assert [h["val_nll"] for h in resumed.history] == pytest.approx(
         [h["val_nll"] for h in straight.history], abs=1e-9

@@ -90,6 +90,11 @@ class TrainConfig(StrictModel):
         "auto", description="auto: bf16 autocast on a GPU that supports it, fp32 on CPU."
     )
     max_train_samples: int | None = Field(None, ge=1, description="Subsample per epoch.")
+    max_val_samples: int | None = Field(
+        None,
+        ge=1,
+        description="Strided validation subsample for early stopping and calibration (None: all).",
+    )
     threads: int | None = Field(None, ge=1, description="torch CPU threads (default: all).")
     checkpoint_every_steps: int = Field(200, ge=1)
 

@@ -26,6 +26,7 @@ from ash.components.discretizers.base import bucketize
 from ash.config.resolve import ResolvedExperiment
 from ash.data.pipeline import PreparedData, gather_windows, load_bar_data, notes, prepare_data
 from ash.evaluate.calibration import fit_temperature
+from ash.evaluate.predict import subsample
 from ash.interfaces import Loss
 from ash.model import AshModel
 from ash.train import distributed as ddp
@@ -236,6 +237,7 @@ class Trainer:
             self.prepared.returns_bps, dtype=torch.float32, device=self.device
         )
         self.loss_fn = make_loss(self.resolved, len(self.horizons), self.model.n_buckets)
+        self.val_ends = subsample(self.prepared.samples.val, self.cfg.max_val_samples)
         n_train = len(self.prepared.samples.train)
         self.n_epoch = min(n_train, self.cfg.max_train_samples or n_train)
         self.steps_per_epoch = math.ceil(self.n_epoch / self.cfg.batch_size)
@@ -258,6 +260,7 @@ class Trainer:
             "has_quotes": list(p.bars.has_quotes),
             "n_bars": len(p.bars),
             "samples": {k: len(v) for k, v in p.samples.as_dict().items()},
+            "val_samples_in_training": len(self.val_ends),
             "split_times_utc": {
                 k: [_iso(p.bars.ts_ns[v[0]]), _iso(p.bars.ts_ns[v[-1]])]
                 for k, v in p.samples.as_dict().items()
@@ -438,7 +441,7 @@ class Trainer:
             self.model,
             self.bars,
             self.returns,
-            self.prepared.samples.val,
+            self.val_ends,
             bs * EVAL_BATCH_MULTIPLE,
             self.ctx,
             self.autocast,
@@ -481,7 +484,7 @@ class Trainer:
             self.model,
             self.bars,
             self.returns,
-            self.prepared.samples.val,
+            self.val_ends,
             self.cfg.batch_size * EVAL_BATCH_MULTIPLE,
             self.autocast,
         )
