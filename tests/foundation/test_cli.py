@@ -64,12 +64,17 @@ def test_validate_default_passes_while_a_broken_plugin_is_installed(fixture_plug
     result = run_ash(
         "validate",
         "configs/default.yaml",
-        env_extra={"PYTHONPATH": str(fixture_plugins), "ASH_LOAD_PLUGINS": "broken_import"},
+        env_extra={
+            "PYTHONPATH": str(fixture_plugins),
+            "ASH_LOAD_PLUGINS": "broken_import",
+            "COLUMNS": "40",  # a narrow terminal must not break the printed YAML
+        },
     )
     assert result.returncode == 0, result.stderr
     resolved = yaml.safe_load(result.stdout.split("\n", 1)[1])
     assert resolved["name"] == "default"
     assert resolved["model"]["backbone"]["kind"] == "transformer"
+    assert resolved["description"].endswith("the main job's embedded default.")
 
 
 def test_validate_reports_typo_and_wrong_type_and_exits_nonzero(tmp_path: Path) -> None:

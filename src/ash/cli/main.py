@@ -87,7 +87,8 @@ def validate(
         err_console.print(f"[bold red]error:[/] {exc.format()}", highlight=False)
         raise typer.Exit(code=1) from None
     console.print(f"# {experiment}: valid", style="green")
-    console.print(yaml.safe_dump(resolved.to_dict(), sort_keys=False), highlight=False)
+    # Plain output: the resolved experiment must stay valid YAML whatever the terminal width.
+    typer.echo(yaml.safe_dump(resolved.to_dict(), sort_keys=False, width=10_000), nl=False)
 
 
 @app.command()
