@@ -145,6 +145,7 @@ pub struct Engine {
     out: Vec<u8>,
     pending: Vec<String>,
     last_log: Instant,
+    lines_at_last_log: u64,
     logged_rejects: HashMap<&'static str, u64>,
 }
 
@@ -159,6 +160,7 @@ impl Engine {
             out: Vec::with_capacity(1 << 16),
             pending: Vec::new(),
             last_log: Instant::now(),
+            lines_at_last_log: 0,
             logged_rejects: HashMap::new(),
         }
     }
@@ -322,6 +324,11 @@ impl Engine {
         if self.options.log_every <= 0.0 || self.last_log.elapsed().as_secs_f64() < self.options.log_every {
             return;
         }
+        if self.counters.lines == self.lines_at_last_log {
+            self.last_log = Instant::now();
+            return; // idle: nothing to report
+        }
+        self.lines_at_last_log = self.counters.lines;
         let (p50, p99) = p50_p99(&self.latencies.recent);
         eprintln!(
             "ash-serve: {} ONNX calls in the last {:.0}s: p50 {:.1} us, p99 {:.1} us; totals: lines {}, ticks {}, rejected {}, predictions {}",

@@ -133,9 +133,10 @@ pub fn unloadable(path: &Path, reason: &str) -> Violation {
     Violation::new(
         "unloadable",
         format!(
-            "ONNX Runtime cannot load {} ({size} bytes): {first}. The file is truncated, corrupt or not an \
-             ONNX model; export it again.",
-            path.display()
+            "ONNX Runtime cannot load {} ({size} bytes): {}. Either the file is truncated, corrupt or not an \
+             ONNX model (export it again), or it uses an operator or opset this ONNX Runtime does not support",
+            path.display(),
+            first.trim_end_matches('.')
         ),
     )
 }
