@@ -51,7 +51,11 @@ const START_NS: i64 = 1_381_154_400_000_000_000;
 fn percentiles(mut v: Vec<f64>) -> (f64, f64) {
     v.sort_by(f64::total_cmp);
     let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
-    if v.is_empty() { (f64::NAN, f64::NAN) } else { (at(0.5), at(0.99)) }
+    if v.is_empty() {
+        (f64::NAN, f64::NAN)
+    } else {
+        (at(0.5), at(0.99))
+    }
 }
 
 fn warm(p: &mut PricePredictor, symbols: &[String], bar_ns: i64) -> Result<()> {
@@ -218,19 +222,11 @@ pub fn render(rows: &[ModelFigures], o: &BenchOptions) -> String {
     s.push_str("| model | update ns/tick | predict p50 µs | predict p99 µs | bare run p50 µs | bare run p99 µs | overhead p50 | overhead p99 | python ort p50 µs | python ort p99 µs |\n");
     s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in rows {
-        let (py50, py99) = r.python.map_or(("n/a".into(), "n/a".into()), |(a, b)| (format!("{a:.1}"), format!("{b:.1}")));
+        let (py50, py99) =
+            r.python.map_or(("n/a".into(), "n/a".into()), |(a, b)| (format!("{a:.1}"), format!("{b:.1}")));
         s.push_str(&format!(
             "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.3}x | {:.3}x | {} | {} |\n",
-            r.model,
-            r.update_ns,
-            r.predict.0,
-            r.predict.1,
-            r.bare.0,
-            r.bare.1,
-            r.overhead.0,
-            r.overhead.1,
-            py50,
-            py99
+            r.model, r.update_ns, r.predict.0, r.predict.1, r.bare.0, r.bare.1, r.overhead.0, r.overhead.1, py50, py99
         ));
     }
     s.push_str("\nbatched throughput (predictions/s, one ONNX call per batch):\n\n| model |");

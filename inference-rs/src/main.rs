@@ -68,9 +68,7 @@ impl Args {
         Some(None)
     }
     fn parsed<T: std::str::FromStr>(&mut self, name: &str) -> Result<Option<T>, String> {
-        self.value(name)?
-            .map(|v| v.parse::<T>().map_err(|_| format!("{name}: cannot parse {v:?}")))
-            .transpose()
+        self.value(name)?.map(|v| v.parse::<T>().map_err(|_| format!("{name}: cannot parse {v:?}"))).transpose()
     }
 }
 

@@ -326,9 +326,7 @@ impl PricePredictor {
     pub fn drain_bars(&mut self) -> Vec<(String, i64, Vec<f64>)> {
         let Some(log) = self.captured.as_mut() else { return Vec::new() };
         let rows = std::mem::take(log);
-        rows.into_iter()
-            .map(|(i, ts, row)| (self.states[i].name.clone(), ts, self.columns.select(&row)))
-            .collect()
+        rows.into_iter().map(|(i, ts, row)| (self.states[i].name.clone(), ts, self.columns.select(&row))).collect()
     }
 
     /// Bars finished for `symbol` since its last prediction.
@@ -381,7 +379,11 @@ impl PricePredictor {
             let i = *self.index.get(sym).ok_or_else(|| Error::UnknownSymbol(sym.to_string()))?;
             let state = &mut self.states[i];
             if !state.ring.copy_window(&mut self.input[b * per_window..(b + 1) * per_window]) {
-                return Err(Error::NotReady { symbol: sym.to_string(), have: state.ring.len(), need: state.ring.window() });
+                return Err(Error::NotReady {
+                    symbol: sym.to_string(),
+                    have: state.ring.len(),
+                    need: state.ring.window(),
+                });
             }
             state.fresh_bars = 0;
         }
@@ -444,10 +446,8 @@ impl PricePredictor {
             .map_err(|e| Error::ort("wrapping the input buffer", e))?;
         let outputs =
             self.session.run(ort::inputs![INPUT_NAME => input]).map_err(|e| Error::ort("running the model", e))?;
-        let (_, probs) =
-            outputs[PROBS_NAME].try_extract_tensor::<f32>().map_err(|e| Error::ort("reading probs", e))?;
-        let (_, edges) =
-            outputs[EDGES_NAME].try_extract_tensor::<f32>().map_err(|e| Error::ort("reading edges", e))?;
+        let (_, probs) = outputs[PROBS_NAME].try_extract_tensor::<f32>().map_err(|e| Error::ort("reading probs", e))?;
+        let (_, edges) = outputs[EDGES_NAME].try_extract_tensor::<f32>().map_err(|e| Error::ort("reading edges", e))?;
         let (nh, k) = (self.spec.n_horizons(), self.spec.n_buckets);
         if probs.len() != batch * nh * k || edges.len() != batch * nh * (k + 1) {
             return Err(Error::Input(format!(

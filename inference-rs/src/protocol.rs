@@ -136,13 +136,34 @@ struct RawLine<'a> {
 /// One parsed input line.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message<'a> {
-    Trade { symbol: Cow<'a, str>, ts: Option<i64>, price: f64, size: f64, side: f64 },
-    Quote { symbol: Cow<'a, str>, ts: Option<i64>, bid: f64, ask: f64, bid_size: f64, ask_size: f64 },
-    Surface { symbol: Cow<'a, str>, ts: Option<i64>, values: Box<[f64; N_OPTION]> },
+    Trade {
+        symbol: Cow<'a, str>,
+        ts: Option<i64>,
+        price: f64,
+        size: f64,
+        side: f64,
+    },
+    Quote {
+        symbol: Cow<'a, str>,
+        ts: Option<i64>,
+        bid: f64,
+        ask: f64,
+        bid_size: f64,
+        ask_size: f64,
+    },
+    Surface {
+        symbol: Cow<'a, str>,
+        ts: Option<i64>,
+        values: Box<[f64; N_OPTION]>,
+    },
     /// No event earlier than `ts` will come: finish open bars before it (all symbols).
-    Clock { ts: i64 },
+    Clock {
+        ts: i64,
+    },
     /// Predict now for these symbols (all ready symbols when `None`).
-    Predict { symbols: Option<Vec<Cow<'a, str>>> },
+    Predict {
+        symbols: Option<Vec<Cow<'a, str>>>,
+    },
     Stats,
 }
 
@@ -177,9 +198,10 @@ fn parse_ts(ts: Option<Ts<'_>>) -> Result<Option<i64>, ProtocolError> {
 
 /// Parse one line (without its newline).
 pub fn parse_line(line: &str) -> Result<Message<'_>, ProtocolError> {
-    let raw: RawLine<'_> = serde_json::from_str(line)
-        .map_err(|e| ProtocolError { reason: "malformed_json", detail: e.to_string() })?;
-    let need = |v: Option<Num>, field: &str| v.map(|n| n.0).ok_or_else(|| malformed(format!("{} needs {field}", raw.kind)));
+    let raw: RawLine<'_> =
+        serde_json::from_str(line).map_err(|e| ProtocolError { reason: "malformed_json", detail: e.to_string() })?;
+    let need =
+        |v: Option<Num>, field: &str| v.map(|n| n.0).ok_or_else(|| malformed(format!("{} needs {field}", raw.kind)));
     let symbol = || match &raw.symbol {
         Some(s) if !s.is_empty() => Ok(s.clone()),
         _ => Err(malformed(format!("{} needs a non-empty symbol", raw.kind))),
@@ -217,9 +239,9 @@ pub fn parse_line(line: &str) -> Result<Message<'_>, ProtocolError> {
         },
         "predict" => Ok(Message::Predict { symbols: raw.symbols }),
         "stats" => Ok(Message::Stats),
-        other => Err(malformed(format!(
-            "unknown type {other:?}; expected trade, quote, surface, clock, predict or stats"
-        ))),
+        other => {
+            Err(malformed(format!("unknown type {other:?}; expected trade, quote, surface, clock, predict or stats")))
+        }
     }
 }
 
@@ -271,15 +293,23 @@ mod tests {
 
     #[test]
     fn parses_each_message_type() {
-        let t = parse_line(r#"{"type":"trade","symbol":"SPY","ts":1381152600100000000,"price":100.01,"size":100}"#).unwrap();
+        let t = parse_line(r#"{"type":"trade","symbol":"SPY","ts":1381152600100000000,"price":100.01,"size":100}"#)
+            .unwrap();
         assert_eq!(
             t,
-            Message::Trade { symbol: "SPY".into(), ts: Some(1_381_152_600_100_000_000), price: 100.01, size: 100.0, side: 0.0 }
+            Message::Trade {
+                symbol: "SPY".into(),
+                ts: Some(1_381_152_600_100_000_000),
+                price: 100.01,
+                size: 100.0,
+                side: 0.0
+            }
         );
         let q = parse_line(r#"{"type":"quote","symbol":"SPY","ts":"2013-10-07T13:30:00.5Z","bid":1,"ask":2,"bid_size":3,"ask_size":4}"#)
             .unwrap();
         assert!(matches!(q, Message::Quote { ts: Some(1_381_152_600_500_000_000), .. }));
-        let s = parse_line(r#"{"type":"surface","symbol":"SPY","ts":1,"values":{"atm_iv_7d":0.2,"term_slope":"NaN"}}"#).unwrap();
+        let s = parse_line(r#"{"type":"surface","symbol":"SPY","ts":1,"values":{"atm_iv_7d":0.2,"term_slope":"NaN"}}"#)
+            .unwrap();
         let Message::Surface { values, .. } = s else { panic!("surface") };
         assert_eq!(values[0], 0.2);
         assert!(values[24].is_nan() && values[1].is_nan());

@@ -87,9 +87,7 @@ pub fn create_session(env: &Environment, model: &Path, config: &SessionConfig) -
         .map_err(|e| Error::ort(ctx("setting the log level"), e))?;
     if let Device::Cuda(device_id) = config.device {
         let cuda = ort::ep::CUDA::default().with_device_id(device_id).build().error_on_failure();
-        builder = builder
-            .with_execution_providers([cuda])
-            .map_err(|e| Error::CudaUnavailable(e.to_string()))?;
+        builder = builder.with_execution_providers([cuda]).map_err(|e| Error::CudaUnavailable(e.to_string()))?;
         return builder.commit_from_file(model).map_err(|e| Error::CudaUnavailable(e.to_string()));
     }
     builder.commit_from_file(model).map_err(|e| Error::ort(ctx("loading the model"), e))

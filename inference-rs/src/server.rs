@@ -40,7 +40,13 @@ pub struct ServeOptions {
 
 impl Default for ServeOptions {
     fn default() -> Self {
-        ServeOptions { emit: EmitMode::Bar, log_every: 10.0, reply_rejects: true, finish_at_eof: true, emit_bars: false }
+        ServeOptions {
+            emit: EmitMode::Bar,
+            log_every: 10.0,
+            reply_rejects: true,
+            finish_at_eof: true,
+            emit_bars: false,
+        }
     }
 }
 
@@ -219,14 +225,22 @@ impl Engine {
                 Message::Predict { symbols } => {
                     let wanted: Vec<String> = match symbols {
                         Some(list) => list.iter().map(|s| s.to_string()).collect(),
-                        None => self.predictor.symbols().filter(|s| self.predictor.is_ready(s)).map(str::to_string).collect(),
+                        None => self
+                            .predictor
+                            .symbols()
+                            .filter(|s| self.predictor.is_ready(s))
+                            .map(str::to_string)
+                            .collect(),
                     };
                     let (ready, not_ready): (Vec<String>, Vec<String>) =
                         wanted.into_iter().partition(|s| self.predictor.is_ready(s));
                     for s in not_ready {
                         let detail = format!("cannot predict {s:?}: unknown symbol or fewer bars than the window");
                         self.counters.prediction_errors += 1;
-                        write_json(&mut self.out, &serde_json::json!({"type": "error", "line": line_no, "message": detail}));
+                        write_json(
+                            &mut self.out,
+                            &serde_json::json!({"type": "error", "line": line_no, "message": detail}),
+                        );
                     }
                     self.pending.extend(ready);
                 }
@@ -495,7 +509,10 @@ fn run_engine(engine: &mut Engine, rx: Receiver<Input>) -> std::io::Result<()> {
                 engine.maybe_log();
             }
             Input::Connected { conn, writer } => {
-                eprintln!("ash-serve: connection {conn} from {}", writer.peer_addr().map(|a| a.to_string()).unwrap_or_default());
+                eprintln!(
+                    "ash-serve: connection {conn} from {}",
+                    writer.peer_addr().map(|a| a.to_string()).unwrap_or_default()
+                );
                 match ClientWriter::spawn(writer, conn) {
                     Ok(w) => {
                         writers.insert(conn, w);

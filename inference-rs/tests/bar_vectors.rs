@@ -120,7 +120,11 @@ fn run_case(path: &Path) -> Result<(), String> {
             }
         }
     }
-    if problems.is_empty() { Ok(()) } else { Err(problems.join("\n  ")) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n  "))
+    }
 }
 
 #[test]

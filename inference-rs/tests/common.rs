@@ -12,7 +12,11 @@ pub fn repo_root() -> PathBuf {
 
 fn python() -> PathBuf {
     let venv = repo_root().join(".venv/bin/python");
-    if venv.is_file() { venv } else { PathBuf::from("python3") }
+    if venv.is_file() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    }
 }
 
 /// `ORT_DYLIB_PATH`, else what `python -m ash.runtime_lib` prints. Panics with instructions.

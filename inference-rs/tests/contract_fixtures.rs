@@ -58,14 +58,23 @@ fn accepted_fixtures_are_served_with_the_expected_outputs() {
         let (shape, inputs) = read_f32(&path("inputs")).unwrap();
         let (_, want_probs) = read_f32(&path("probs")).unwrap();
         let (_, want_edges) = read_f32(&path("edges")).unwrap();
-        let (n, nh, k) = (shape[0], case["n_horizons"].as_u64().unwrap() as usize, case["n_buckets"].as_u64().unwrap() as usize);
+        let (n, nh, k) =
+            (shape[0], case["n_horizons"].as_u64().unwrap() as usize, case["n_buckets"].as_u64().unwrap() as usize);
         assert_eq!(predictor.spec().window, case["window"].as_u64().unwrap() as usize, "{name}");
         assert_eq!(predictor.spec().n_columns(), case["n_columns"].as_u64().unwrap() as usize, "{name}");
         let (probs, edges) = predictor.run_raw(&inputs, n).unwrap();
         let max_diff = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
         assert_eq!(probs.len(), want_probs.len(), "{name}");
-        assert!(f64::from(max_diff(&probs, &want_probs)) <= tol, "{name}: probs differ by {}", max_diff(&probs, &want_probs));
-        assert!(f64::from(max_diff(&edges, &want_edges)) <= tol, "{name}: edges differ by {}", max_diff(&edges, &want_edges));
+        assert!(
+            f64::from(max_diff(&probs, &want_probs)) <= tol,
+            "{name}: probs differ by {}",
+            max_diff(&probs, &want_probs)
+        );
+        assert!(
+            f64::from(max_diff(&edges, &want_edges)) <= tol,
+            "{name}: edges differ by {}",
+            max_diff(&edges, &want_edges)
+        );
         // The decoded summaries of the expected outputs match Python's decoding.
         let summaries = case["summaries"].as_array().unwrap();
         for (i, per_h) in summaries.iter().enumerate() {
@@ -78,9 +87,16 @@ fn accepted_fixtures_are_served_with_the_expected_outputs() {
                     .map(|(q, v)| (q.parse().unwrap(), v.as_f64().unwrap()))
                     .collect();
                 let qs: Vec<f64> = levels.iter().map(|l| l.0).collect();
-                let got = summarize(&want_probs[row * k..(row + 1) * k], &want_edges[row * (k + 1)..(row + 1) * (k + 1)], &qs);
+                let got = summarize(
+                    &want_probs[row * k..(row + 1) * k],
+                    &want_edges[row * (k + 1)..(row + 1) * (k + 1)],
+                    &qs,
+                );
                 let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
-                assert!(close(got.mean_bps, want["mean_bps"].as_f64().unwrap()), "{name} {i} {h} mean {got:?} vs {want}");
+                assert!(
+                    close(got.mean_bps, want["mean_bps"].as_f64().unwrap()),
+                    "{name} {i} {h} mean {got:?} vs {want}"
+                );
                 assert!(close(got.p_up, want["p_up"].as_f64().unwrap()), "{name} {i} {h} p_up");
                 assert!(close(got.p_down, want["p_down"].as_f64().unwrap()), "{name} {i} {h} p_down");
                 for ((_, g), (_, w)) in got.quantiles.iter().zip(&levels) {

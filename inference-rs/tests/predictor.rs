@@ -48,7 +48,12 @@ fn streaming_window_equals_the_raw_window_path() {
     let mut p = predictor("w4_c5_h1_k2.onnx", None);
     // 5 s bars: trades every second, so each bar aggregates five trades.
     for k in 0..40i64 {
-        let e = Event::Trade { ts: Some(START + k * 1_000_000_000), price: 100.0 + (k % 7) as f64 * 0.01, size: 100.0, side: 0.0 };
+        let e = Event::Trade {
+            ts: Some(START + k * 1_000_000_000),
+            price: 100.0 + (k % 7) as f64 * 0.01,
+            size: 100.0,
+            side: 0.0,
+        };
         p.update(&Tick { symbol: "X", event: e }).unwrap();
     }
     let streamed = p.predict("X").unwrap();
@@ -82,9 +87,11 @@ fn errors_name_the_problem() {
 #[test]
 fn the_number_of_tracked_symbols_is_bounded() {
     let path = common::fixtures().join("valid/w8_c17_h3_k5.onnx");
-    let mut p =
-        PricePredictor::new(path, PredictorConfig { ort_lib: Some(common::ort_lib()), max_symbols: 2, ..Default::default() })
-            .unwrap();
+    let mut p = PricePredictor::new(
+        path,
+        PredictorConfig { ort_lib: Some(common::ort_lib()), max_symbols: 2, ..Default::default() },
+    )
+    .unwrap();
     let trade = Event::Trade { ts: Some(START), price: 100.0, size: 1.0, side: 0.0 };
     p.update(&Tick { symbol: "A", event: trade }).unwrap();
     p.update(&Tick { symbol: "B", event: trade }).unwrap();

@@ -55,10 +55,24 @@ impl Reject {
 /// One market or surface event. `ts` is UTC nanoseconds, `None` when missing.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Event<'a> {
-    Trade { ts: Option<i64>, price: f64, size: f64, side: f64 },
-    Quote { ts: Option<i64>, bid: f64, ask: f64, bid_size: f64, ask_size: f64 },
+    Trade {
+        ts: Option<i64>,
+        price: f64,
+        size: f64,
+        side: f64,
+    },
+    Quote {
+        ts: Option<i64>,
+        bid: f64,
+        ask: f64,
+        bid_size: f64,
+        ask_size: f64,
+    },
     /// Option-surface update: one value per OPTION_COLUMNS entry, NaN = unchanged.
-    Surface { ts: Option<i64>, values: &'a [f64; N_OPTION] },
+    Surface {
+        ts: Option<i64>,
+        values: &'a [f64; N_OPTION],
+    },
 }
 
 /// Counts of what the builder accepted and rejected.
@@ -317,7 +331,11 @@ impl BarBuilder {
             true_side
         } else {
             let by_quote = seg.quote.map_or(0.0, |q| sign(price - (q.bid + q.ask) / 2.0));
-            if by_quote != 0.0 { by_quote } else { seg.last_tick }
+            if by_quote != 0.0 {
+                by_quote
+            } else {
+                seg.last_tick
+            }
         };
         let (buy, sell) = if side > 0.0 {
             (size, 0.0)

@@ -27,9 +27,20 @@ pub struct BarSpec {
 
 impl BarSpec {
     /// Validate like the Python BarSpec: bar length in whole ns dividing one hour, known zone.
-    pub fn new(seconds: f64, timezone: &str, gap_seconds: f64, session: Option<&str>, gap_policy: &str) -> Result<Self, String> {
+    pub fn new(
+        seconds: f64,
+        timezone: &str,
+        gap_seconds: f64,
+        session: Option<&str>,
+        gap_policy: &str,
+    ) -> Result<Self, String> {
         let ns = (seconds * NS_PER_SECOND).round();
-        if seconds.is_nan() || seconds <= 0.0 || ns <= 0.0 || (ns - seconds * NS_PER_SECOND).abs() > 1e-3 || HOUR_NS % (ns as i64) != 0 {
+        if seconds.is_nan()
+            || seconds <= 0.0
+            || ns <= 0.0
+            || (ns - seconds * NS_PER_SECOND).abs() > 1e-3
+            || HOUR_NS % (ns as i64) != 0
+        {
             return Err(format!(
                 "bar seconds={seconds} must be a whole number of nanoseconds that divides one hour exactly (e.g. 0.1, 0.25, 1, 5, 60)"
             ));

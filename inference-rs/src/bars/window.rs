@@ -129,7 +129,11 @@ impl WindowRing {
 
     /// The reference price of the last bar (`ash.reference_price`: "mid" or "close").
     pub fn reference_price(&self, use_mid: bool) -> f64 {
-        if use_mid { self.last_mid } else { self.last_close }
+        if use_mid {
+            self.last_mid
+        } else {
+            self.last_close
+        }
     }
 
     /// Copy the window, oldest bar first, into `out` (`window * n_cols` floats). Only valid when

@@ -124,10 +124,7 @@ fn check_horizons(v: &Value) -> Option<String> {
     if values.len() != items.len() {
         return Some(format!("every horizon must be a number > 0, got {v}"));
     }
-    values
-        .windows(2)
-        .any(|w| w[1] <= w[0])
-        .then(|| format!("horizons must be strictly increasing, got {v}"))
+    values.windows(2).any(|w| w[1] <= w[0]).then(|| format!("horizons must be strictly increasing, got {v}"))
 }
 
 fn check_plugins(v: &Value) -> Option<String> {
@@ -186,7 +183,9 @@ pub fn check_metadata(props: &HashMap<String, String>) -> (HashMap<&'static str,
         if !SUPPORTED_CONTRACT_VERSIONS.contains(&version) {
             violations.push(Violation::new(
                 "unsupported-contract",
-                format!("ash.contract = {version}; this runtime supports contract versions {SUPPORTED_CONTRACT_VERSIONS:?}"),
+                format!(
+                    "ash.contract = {version}; this runtime supports contract versions {SUPPORTED_CONTRACT_VERSIONS:?}"
+                ),
             ));
         }
     }

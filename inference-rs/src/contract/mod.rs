@@ -120,7 +120,11 @@ pub fn validate_session(session: &mut Session) -> Result<ModelSpec, Vec<Violatio
         return Err(vec![Violation::new("unloadable", "metadata passed the checks but could not be parsed")]);
     };
     let run = check_run(session, &spec);
-    if run.is_empty() { Ok(spec) } else { Err(run) }
+    if run.is_empty() {
+        Ok(spec)
+    } else {
+        Err(run)
+    }
 }
 
 /// The `unloadable` violation for a path that is missing or that ONNX Runtime cannot load.
@@ -158,14 +162,10 @@ fn expected_dims(meta: &HashMap<&'static str, Value>, name: &str) -> [(&'static 
     let len = |k: &str| meta.get(k).and_then(Value::as_array).map(|a| a.len() as i64);
     let buckets = int("ash.n_buckets");
     match name {
-        INPUT_NAME => [
-            ("window", int("ash.window"), "ash.window"),
-            ("columns", len("ash.bar_columns"), "len(ash.bar_columns)"),
-        ],
-        PROBS_NAME => [
-            ("horizons", len("ash.horizons"), "len(ash.horizons)"),
-            ("buckets", buckets, "ash.n_buckets"),
-        ],
+        INPUT_NAME => {
+            [("window", int("ash.window"), "ash.window"), ("columns", len("ash.bar_columns"), "len(ash.bar_columns)")]
+        }
+        PROBS_NAME => [("horizons", len("ash.horizons"), "len(ash.horizons)"), ("buckets", buckets, "ash.n_buckets")],
         _ => [
             ("horizons", len("ash.horizons"), "len(ash.horizons)"),
             ("buckets", buckets.map(|b| b + 1), "ash.n_buckets + 1"),
@@ -306,7 +306,9 @@ type Out<'a> = (&'a [i64], &'a [f32]);
 pub fn check_outputs(spec: &ModelSpec, batch: usize, probs: Out<'_>, edges: Out<'_>) -> Vec<Violation> {
     let (nh, k) = (spec.n_horizons() as i64, spec.n_buckets as i64);
     let mut found = Vec::new();
-    for (name, got, want) in [(PROBS_NAME, probs.0, [batch as i64, nh, k]), (EDGES_NAME, edges.0, [batch as i64, nh, k + 1])] {
+    for (name, got, want) in
+        [(PROBS_NAME, probs.0, [batch as i64, nh, k]), (EDGES_NAME, edges.0, [batch as i64, nh, k + 1])]
+    {
         if got != want {
             found.push(Violation::new(
                 format!("output-shape:{name}"),
@@ -380,7 +382,8 @@ fn check_edges(edges: &[f32], k1: usize, where_: &dyn Fn(usize) -> String) -> Ve
         )];
     }
     let mut found = Vec::new();
-    let bad_step = edges.chunks(k1).enumerate().find_map(|(r, row)| row.windows(2).position(|w| w[1] <= w[0]).map(|j| (r, j)));
+    let bad_step =
+        edges.chunks(k1).enumerate().find_map(|(r, row)| row.windows(2).position(|w| w[1] <= w[0]).map(|j| (r, j)));
     if let Some((r, j)) = bad_step {
         let row = &edges[r * k1..(r + 1) * k1];
         found.push(Violation::new(
@@ -394,8 +397,7 @@ fn check_edges(edges: &[f32], k1: usize, where_: &dyn Fn(usize) -> String) -> Ve
             ),
         ));
     }
-    let bad_sentinel =
-        edges.chunks(k1).position(|row| row[0] != -OUTER_EDGE_BPS || row[k1 - 1] != OUTER_EDGE_BPS);
+    let bad_sentinel = edges.chunks(k1).position(|row| row[0] != -OUTER_EDGE_BPS || row[k1 - 1] != OUTER_EDGE_BPS);
     if let Some(r) = bad_sentinel {
         let row = &edges[r * k1..(r + 1) * k1];
         found.push(Violation::new(

@@ -36,8 +36,21 @@ struct Path {
 }
 
 const CORE: [&str; 15] = [
-    "open", "high", "low", "close", "vwap", "volume", "buy_volume", "sell_volume", "trade_count", "bid", "ask",
-    "mid", "spread", "bid_size", "ask_size",
+    "open",
+    "high",
+    "low",
+    "close",
+    "vwap",
+    "volume",
+    "buy_volume",
+    "sell_volume",
+    "trade_count",
+    "bid",
+    "ask",
+    "mid",
+    "spread",
+    "bid_size",
+    "ask_size",
 ];
 
 fn path(rng: &mut Rng, window: usize) -> Path {
@@ -105,7 +118,11 @@ pub fn synthetic_bars(columns: &[String], window: usize, batch: usize, bar_secon
                 } else if let Some(v) = name.strip_prefix("ctx_").and_then(|base| core_value(&ctx, base, t)) {
                     v
                 } else if name == "session_start" {
-                    if t == 0 { 1.0 } else { 0.0 }
+                    if t == 0 {
+                        1.0
+                    } else {
+                        0.0
+                    }
                 } else if name == "time_of_day" {
                     SESSION_START_SECONDS + t as f64 * bar_seconds
                 } else if name.starts_with("atm_iv_") || name.starts_with("iv_") {
