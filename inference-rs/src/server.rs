@@ -411,7 +411,11 @@ pub fn serve(engine: &mut Engine, source: Source) -> std::io::Result<()> {
 fn accept_loop(listener: TcpListener, tx: SyncSender<Input>) {
     let mut next = 1u64;
     for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
+        let Ok(stream) = stream else {
+            // e.g. out of file descriptors: back off instead of spinning.
+            thread::sleep(Duration::from_millis(50));
+            continue;
+        };
         let conn = next;
         next += 1;
         let _ = stream.set_nodelay(true);
