@@ -18,6 +18,9 @@ OUTPUT_NAMES: Final[tuple[str, str]] = (PROBS_NAME, EDGES_NAME)
 BATCH_DIM_NAME: Final[str] = "batch"
 
 EXPORT_OPSET: Final[int] = 17
+# Default-domain opsets a consumer must accept (the Rust runtime checks the same range).
+MIN_OPSET: Final[int] = 17
+MAX_OPSET: Final[int] = 23
 
 PROBS_SUM_TOLERANCE: Final[float] = 1e-4
 PARITY_TOLERANCE: Final[float] = 1e-5
@@ -95,6 +98,8 @@ __all__ = [
     "FP16_PARITY_TOLERANCE",
     "HORIZON_UNIT",
     "INPUT_NAME",
+    "MAX_OPSET",
+    "MIN_OPSET",
     "OPTIONAL_KEYS",
     "OUTER_EDGE_BPS",
     "OUTPUT_NAMES",

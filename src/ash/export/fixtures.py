@@ -81,7 +81,9 @@ def _save_valid(model: nn.Module, path: Path) -> None:
     export_model(model, path, metadata=SERVING_METADATA, optimize=False)
 
 
-def _raw_export(model: nn.Module, example: torch.Tensor, path: Path, *, dynamic: bool) -> None:
+def _raw_export(
+    model: nn.Module, example: torch.Tensor, path: Path, *, dynamic: bool, opset: int = 17
+) -> None:
     """Export without the exporter's safety checks (so the model can break the contract)."""
     buffer = io.BytesIO()
     axes = {n: {0: "batch"} for n in (INPUT_NAME, *OUTPUT_NAMES)} if dynamic else None
@@ -94,7 +96,7 @@ def _raw_export(model: nn.Module, example: torch.Tensor, path: Path, *, dynamic:
             input_names=[INPUT_NAME],
             output_names=list(OUTPUT_NAMES),
             dynamic_axes=axes,
-            opset_version=17,
+            opset_version=opset,
             dynamo=False,
         )
     proto = onnx.load_model_from_string(buffer.getvalue())
@@ -269,6 +271,10 @@ def _write_invalid(out: Path, base: Path) -> list[dict[str, Any]]:
         "edges_not_finite": (
             lambda p: _raw_export(_toy(outer_edge=float("inf")), example, p, dynamic=True),
             ["edges-not-finite"],
+        ),
+        "opset_too_old": (
+            lambda p: _raw_export(_toy(), example, p, dynamic=True, opset=16),
+            ["unsupported-opset"],
         ),
         "truncated_file": (
             lambda p: _truncate(base, p),

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 
 from ash.export.contract import (
@@ -22,6 +23,8 @@ from ash.export.contract import (
     KEY_HORIZONS,
     KEY_N_BUCKETS,
     KEY_WINDOW,
+    MAX_OPSET,
+    MIN_OPSET,
     OUTER_EDGE_BPS,
     OUTPUT_NAMES,
     PROBS_NAME,
@@ -42,7 +45,9 @@ def validate_model(path: str | Path) -> list[Violation]:
     session, problem = _load(path)
     if session is None:
         return [Violation("unloadable", problem)]
-    meta, violations = check_metadata(session.get_modelmeta().custom_metadata_map)
+    violations = _check_opset(path)
+    meta, meta_violations = check_metadata(session.get_modelmeta().custom_metadata_map)
+    violations += meta_violations
     violations += _check_io(session, meta)
     if not violations:
         violations += _check_run(session, meta)
@@ -68,6 +73,24 @@ def _load(path: Path) -> tuple[ort.InferenceSession | None, str]:
             "Either the file is truncated, corrupt or not an ONNX model (export it again), or it "
             "uses an operator or opset this ONNX Runtime does not support"
         )
+
+
+def _check_opset(path: Path) -> list[Violation]:
+    """The default-domain opset must lie in the contract's range (docs/contract.md §2)."""
+    proto = onnx.load_model(str(path), load_external_data=False)
+    versions = {entry.domain: entry.version for entry in proto.opset_import}
+    version = versions.get("", versions.get("ai.onnx"))
+    if version is None:
+        return [Violation("unsupported-opset", "the model declares no default-domain opset")]
+    if not MIN_OPSET <= version <= MAX_OPSET:
+        return [
+            Violation(
+                "unsupported-opset",
+                f"default-domain opset {version} is outside the supported range "
+                f"{MIN_OPSET}-{MAX_OPSET}; export with opset {MIN_OPSET}..{MAX_OPSET}",
+            )
+        ]
+    return []
 
 
 def _first_line(exc: Exception) -> str:
