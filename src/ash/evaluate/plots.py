@@ -48,7 +48,12 @@ def reliability_diagrams(
     """One panel per horizon: accuracy vs confidence for each curve (top-label)."""
     fig, axes = _grid(len(horizons))
     for ax, h, by_name in zip(axes, horizons, curves, strict=True):
-        ax.plot([0, 1], [0, 1], "k:", lw=1)
+        # zoom on the populated range: with many buckets confidences are small
+        top = max(
+            float(np.nanmax(np.r_[rel.confidence, rel.accuracy, 0.0])) for rel in by_name.values()
+        )
+        top = min(1.0, 1.1 * top + 0.02)
+        ax.plot([0, top], [0, top], "k:", lw=1)
         for name, rel in by_name.items():
             used = rel.count > 0
             ax.plot(
@@ -60,8 +65,8 @@ def reliability_diagrams(
                 label=f"{name} (ECE {rel.ece:.3f})",
             )
         ax.set_title(f"{h:g} s")
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1)
+        ax.set_xlim(0, top)
+        ax.set_ylim(0, top)
         ax.set_xlabel("confidence")
         ax.set_ylabel("accuracy")
         ax.legend(fontsize=6, loc="upper left")
