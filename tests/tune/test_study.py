@@ -125,3 +125,21 @@ def test_pareto_front_and_redaction() -> None:
     assert pareto_front(points, maximize=True) == [0, 2]
     assert redact("postgresql://u:secret@h/db") == "postgresql://u:***@h/db"
     assert redact("sqlite:///a.db") == "sqlite:///a.db"
+
+
+def test_only_the_creating_worker_enqueues_the_default(tmp_path: Path) -> None:
+    """Workers that start together must not each enqueue the default configuration."""
+    storage = make_storage(f"sqlite:///{tmp_path / 's.db'}", TUNE)
+    baseline = ({"x": 0.5}, [])
+    for _ in range(3):  # the creator, then two workers joining
+        study = open_study(
+            study_name="s",
+            storage=storage,
+            tune=TUNE,
+            base_raw={"name": "x"},
+            sampler=make_sampler(TUNE, 0, 1),
+            pruner=optuna.pruners.NopPruner(),
+            baseline=baseline,  # type: ignore[arg-type]
+        )
+    waiting = study.get_trials(states=(TrialState.WAITING,))
+    assert len(waiting) == 1 and waiting[0].system_attrs["fixed_params"] == {"x": 0.5}

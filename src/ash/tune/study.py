@@ -197,8 +197,10 @@ def open_study(
 ) -> optuna.Study:
     """Create the study, or load it (resume / join) after checking it searches the same thing.
 
-    A new study gets the default configuration (``baseline``: parameters and the paths it
-    cannot express) as its first, enqueued trial, so the report can compare against it.
+    Exactly one worker creates a study (the storage's unique study name decides), and only that
+    worker records the search signature and enqueues the default configuration (``baseline``:
+    its parameters and the paths it cannot express) as the first trial, so the report can
+    compare against it. Workers that join never enqueue it again.
     """
     directions = directions_for(tune)
     try:
@@ -208,29 +210,20 @@ def open_study(
             sampler=sampler,
             pruner=pruner,
             directions=directions,
-            load_if_exists=True,
         )
-    except ValueError as exc:  # Optuna: directions differ from the stored study
-        raise StudyMismatchError(
-            f"study {study_name!r} exists with other directions ({exc}); choose another "
-            "--study-name or delete the study"
-        ) from exc
+        created = True
+    except optuna.exceptions.DuplicatedStudyError:
+        study = optuna.load_study(
+            study_name=study_name, storage=storage, sampler=sampler, pruner=pruner
+        )
+        created = False
     if [d.name.lower() for d in study.directions] != directions:
         raise StudyMismatchError(
             f"study {study_name!r} optimises {[d.name.lower() for d in study.directions]}, "
             f"this experiment asks for {directions}; choose another --study-name"
         )
     signature = _search_signature(tune)
-    stored = study.user_attrs
-    if ATTR_SPACE in stored:
-        for key, value in signature.items():
-            if json.dumps(stored.get(key), sort_keys=True) != json.dumps(value, sort_keys=True):
-                raise StudyMismatchError(
-                    f"study {study_name!r} was created with a different {key.split('.')[-1]} "
-                    f"({stored.get(key)!r}, now {value!r}); resume it with the same tune block "
-                    "or choose another --study-name"
-                )
-    else:
+    if created:
         for key, value in signature.items():
             study.set_user_attr(key, value)
         study.set_user_attr(ATTR_BASE, base_raw)
@@ -239,6 +232,18 @@ def open_study(
             study.set_user_attr(ATTR_BASELINE_OUTSIDE, outside)
             if not outside:
                 study.enqueue_trial(params, user_attrs={BASELINE_ATTR: True})
+        return study
+    stored = study.user_attrs
+    for key, value in signature.items():
+        # Absent only while the creating worker is still writing it: nothing to compare yet.
+        if key in stored and json.dumps(stored[key], sort_keys=True) != json.dumps(
+            value, sort_keys=True
+        ):
+            raise StudyMismatchError(
+                f"study {study_name!r} was created with a different {key.split('.')[-1]} "
+                f"({stored[key]!r}, now {value!r}); resume it with the same tune block "
+                "or choose another --study-name"
+            )
     return study
 
 
