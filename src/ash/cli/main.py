@@ -93,13 +93,31 @@ def validate(
 
 @app.command()
 def demo(
-    experiment: Annotated[Path, typer.Argument(help="Experiment YAML file.")] = Path(
-        "configs/default.yaml"
-    ),
+    experiment: Annotated[
+        Path | None,
+        typer.Argument(help="Experiment YAML (default: configs/spy.yaml, or --synthetic)."),
+    ] = None,
+    synthetic: Annotated[
+        bool,
+        typer.Option("--synthetic", help="Run on the synthetic market (configs/default.yaml)."),
+    ] = False,
+    overrides: SetOption = None,
 ) -> None:
-    """The main job end to end on the embedded default experiment."""
-    print_plugins(get_registry(), console, as_json=False)
-    validate(experiment, None)
+    """The main job end to end: data -> bars -> train -> evaluate -> export -> Rust replay.
+
+    By default on the embedded store: the bundled SPY days imported into DuckDB. Ends with
+    where the report is and a table of the model against the baselines per horizon, plus the
+    latency of the Rust runtime serving the exported model.
+    """
+    from ash.main_job import run_main_job
+
+    repo = Path(__file__).resolve().parents[3]
+    chosen = experiment or repo / "configs" / ("default.yaml" if synthetic else "spy.yaml")
+    try:
+        run_main_job(chosen, repo, console, overrides)
+    except ConfigError as exc:
+        err_console.print(f"[bold red]error:[/] {exc.format()}", highlight=False)
+        raise typer.Exit(code=1) from None
 
 
 app.add_typer(data_cli.app, name="data", help="Import and profile market data.")
