@@ -6,7 +6,6 @@ Copy this package, rename it, and replace the component. ash discovers it throug
 
 import ash
 from ash.hookspecs import Register
-
 from ash_plugin_template.backbone import LastStepsMLP
 
 __all__ = ["LastStepsMLP"]
