@@ -51,6 +51,7 @@ def test_end_to_end_run_folder_with_report_and_plots(ash_root: Path, tmp_path: P
     scored = ev["test"]["forecasters"]
     assert scored["oracle"]["h1"]["n"] <= 150 < scored["model"]["h1"]["n"]
     assert ev["test"]["oracle_subset"]["h1"]["n"] == scored["oracle"]["h1"]["n"]
+    assert ev["test"]["oracle_target_agreement"] == 1.0  # the oracle sees our very targets
     report = (run / "report.md").read_text()
     assert "## Verdict (test)" in report
     assert "## Calibration" in report

@@ -158,6 +158,7 @@ def oracle_forecasts(
     n = len(forecasts.ends)
     probs = np.full((*forecasts.edges.shape[:2], forecasts.edges.shape[2] - 1), np.nan)
     chosen = subsample(np.arange(n, dtype=np.int64), max_samples)
+    checked = [0, 0]
     symbols = data.symbol_index[forecasts.ends]
     for i, symbol in enumerate(data.symbols):
         rows = chosen[symbols[chosen] == i]
@@ -167,4 +168,26 @@ def oracle_forecasts(
         probs[rows] = oracle.probabilities(
             symbol, bar_end, list(prepared.horizons_s), forecasts.edges[rows]
         )
+        agree, total = _target_agreement(oracle, symbol, bar_end, prepared, forecasts, rows)
+        checked[0] += agree
+        checked[1] += total
     forecasts.probs["oracle"] = probs
+    # The oracle describes the source's targets only if it sees the same realized returns.
+    forecasts.info["oracle_target_agreement"] = checked[0] / checked[1] if checked[1] else None
+
+
+def _target_agreement(
+    oracle: Any,
+    symbol: str,
+    bar_end: I64,
+    prepared: PreparedData,
+    forecasts: SplitForecasts,
+    rows: I64,
+) -> tuple[int, int]:
+    """(matching, compared) realized targets between the oracle and the bars (1e-6 bps)."""
+    if not hasattr(oracle, "realized_returns"):
+        return 0, 0
+    theirs = np.asarray(oracle.realized_returns(symbol, bar_end, list(prepared.horizons_s)))
+    ours = forecasts.realized[rows]
+    both = np.isfinite(theirs) & np.isfinite(ours)
+    return int((np.abs(theirs - ours)[both] < 1e-6).sum()), int(both.sum())

@@ -83,6 +83,16 @@ def oracle_note(split: dict[str, Any], horizons: list[float]) -> list[str]:
     subset = split.get("oracle_subset")
     if not subset:
         return []
+    warning = []
+    agreement = split.get("oracle_target_agreement")
+    if agreement is not None and agreement < 0.999:
+        warning = [
+            f"> WARNING: the oracle's realized targets match the bars' targets for only "
+            f"{100 * agreement:.1f} % of samples: the source's code changed since the bars were "
+            "cached, so the oracle figures are not comparable (delete experiments/cache/ and "
+            "retrain).",
+            "",
+        ]
     n = min(v["n"] for v in subset.values())
     cells = ", ".join(
         f"{h:g}s {_f(subset[f'h{h:g}']['model_nll'])}/{_f(subset[f'h{h:g}']['climatology_nll'])}"
@@ -93,6 +103,7 @@ def oracle_note(split: dict[str, Any], horizons: list[float]) -> list[str]:
         f"Oracle NLL and the gap closed use a strided subset of ≥ {n} of these samples (Monte "
         f"Carlo is costly); model/climatology NLL on that subset: {cells}.",
         "",
+        *warning,
     ]
 
 

@@ -221,6 +221,7 @@ def evaluate_run(run_dir: Path) -> dict[str, Any]:
         baseline_forecasts(fitted, prepared, fc)
         if oracle is not None:
             oracle_forecasts(oracle, prepared, fc, cfg.oracle_max_samples)
+        agreement = fc.info.get("oracle_target_agreement")
         evaluation[split] = score_split(
             fc,
             prepared,
@@ -228,6 +229,7 @@ def evaluate_run(run_dir: Path) -> dict[str, Any]:
             threshold=cfg.pnl_threshold,
             cost_bps=cfg.cost_bps,
         )
+        evaluation[split]["oracle_target_agreement"] = agreement
         forecasts[split] = fc
     evaluation["calibration"] = {
         horizon_key(s): {
