@@ -60,7 +60,21 @@ def test_ewma_fit_recovers_a_gaussian_scale() -> None:
     edges = np.broadcast_to(np.r_[-1e4, np.linspace(-8, 8, 17), 1e4], (len(ends), 1, 19)).copy()
     ids = np.searchsorted(edges[0, 0, 1:-1], fwd, side="right")[:, None]
     fit = b.fit_ewma_gaussian(one_bar, seg, ref, ends, edges, ids, (1,), lattice=False)
-    assert fit.scales[0] == pytest.approx(1.0, abs=0.15)
+    assert fit.scales[0] == pytest.approx(1.0, abs=0.06)
+
+
+def test_ewma_fit_finds_a_scale_between_grid_points() -> None:
+    # forward returns 1.5x wider than the one-bar EWMA says: the fitted scale must say so
+    rng = np.random.default_rng(3)
+    n = 6000
+    one_bar = rng.normal(scale=2.0, size=n)
+    ends = np.arange(100, n - 10)
+    fwd = rng.normal(scale=3.0, size=len(ends))
+    edges = np.broadcast_to(np.r_[-1e4, np.linspace(-12, 12, 25), 1e4], (len(ends), 1, 27)).copy()
+    ids = np.searchsorted(edges[0, 0, 1:-1], fwd, side="right")[:, None]
+    seg, ref = np.zeros(n, dtype=np.int64), np.full(n, 100.0)
+    fit = b.fit_ewma_gaussian(one_bar, seg, ref, ends, edges, ids, (1,), lattice=False)
+    assert fit.scales[0] == pytest.approx(1.5, rel=0.05)
 
 
 def test_pnl_positions_and_costs() -> None:

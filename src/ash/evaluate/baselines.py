@@ -119,6 +119,21 @@ def _target_prob(edges: F64, ids: I64, sigma: F64) -> F64:
     return np.asarray((1 - FLOOR) * np.clip(c_hi - c_lo, 0.0, 1.0) + FLOOR / k, dtype=np.float64)
 
 
+def _best_scale(edges: F64, ids: I64, base: F64) -> tuple[float, float]:
+    """The scale ``c`` minimising the NLL of N(0, (c·base)²): a coarse geometric grid, then a
+    finer grid around its best point (resolution ~2 %)."""
+
+    def nll(c: float) -> float:
+        return float(-np.log(_target_prob(edges, ids, np.maximum(c * base, 1e-6))).mean())
+
+    coarse = [(nll(c), float(c)) for c in SCALES]
+    best_score, best = min(coarse)
+    step = float(SCALES[1] / SCALES[0])
+    fine = [(nll(c), float(c)) for c in np.geomspace(best / step, best * step, 9)]
+    best_score, best = min([(best_score, best), *fine])
+    return best, best_score
+
+
 @dataclass(frozen=True)
 class EwmaGaussian:
     """A fitted EWMA-Gaussian baseline."""
@@ -185,15 +200,9 @@ def fit_ewma_gaussian(
         for h, steps_h in enumerate(horizon_steps):
             ok = train_ids[:, h] >= 0
             base = np.sqrt(var[ok] * steps_h)
-            scores = [
-                -np.log(
-                    _target_prob(edges[ok, h], train_ids[ok, h], np.maximum(c * base, 1e-6))
-                ).mean()
-                for c in SCALES
-            ]
-            j = int(np.argmin(scores))
-            scales[h] = SCALES[j]
-            total += float(scores[j])
+            scale, score = _best_scale(edges[ok, h], train_ids[ok, h], base)
+            scales[h] = scale
+            total += score
         if best is None or total < best[0]:
             best = (total, decay, scales)
     assert best is not None
