@@ -65,3 +65,10 @@ def test_train_command_resume_of_an_empty_run_folder(tmp_path: Path) -> None:
     result = runner.invoke(train_app, ["--resume", str(tmp_path)])
     assert result.exit_code == 1
     assert "config.yaml is missing" in _flat(result.output)
+
+
+def test_train_command_refuses_to_resume_a_walk_forward_parent(tmp_path: Path) -> None:
+    (tmp_path / "folds").mkdir()
+    result = runner.invoke(train_app, ["--resume", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "is a walk-forward run" in _flat(result.output)

@@ -51,6 +51,11 @@ def train_command(
 
     try:
         if resume is not None:
+            if (resume / "folds").is_dir():
+                raise runs.RunError(
+                    f"{resume} is a walk-forward run; its folds cannot be resumed as one run — "
+                    "resume a fold (--resume RUN/folds/fold_k) or train again"
+                )
             resolved = runs.load_config(resume)
             if experiment is not None:
                 given = load_experiment(experiment, overrides).to_dict()
