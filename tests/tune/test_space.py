@@ -123,3 +123,19 @@ def test_int_dimension_samples_stay_on_the_grid(low: int, width: int, step: int,
     assert isinstance(value, int)
     assert low <= value <= high and (value - low) % step == 0
     assert apply_values(BASE, chosen) == raw
+
+
+def test_bucket_nll_is_flagged_when_buckets_or_horizons_vary() -> None:
+    from ash.tune.space import incomparable_objective
+
+    space = _space(
+        model__discretizer__n_buckets={"type": "categorical", "choices": [51, 101]},
+        train__lr={"type": "float", "low": 1e-4, "high": 1e-2},
+    )
+    assert incomparable_objective(space, "nll") == ["model.discretizer.n_buckets"]
+    assert incomparable_objective(space, "nll_h60") == ["model.discretizer.n_buckets"]
+    assert incomparable_objective(space, "brier") == []
+    assert (
+        incomparable_objective(_space(train__lr={"type": "float", "low": 0, "high": 1}), "nll")
+        == []
+    )

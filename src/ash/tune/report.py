@@ -28,6 +28,7 @@ from ash.tune.objective import (
     STATE_LATENCY,
     TRAIN_S_ATTR,
 )
+from ash.tune.space import incomparable_objective
 from ash.tune.study import ATTR_BASELINE_OUTSIDE, BASELINE_ATTR, redact
 
 
@@ -419,6 +420,14 @@ def write_report(
     else:
         lines.append("- No completed trial yet: no best configuration.")
     lines.append(f"- Against the default configuration: {summary.baseline}")
+    bad = incomparable_objective(tune.space, tune.objective)
+    if bad:
+        lines.append(
+            f"- **Caution**: the space changes {', '.join(f'`{p}`' for p in bad)}, so "
+            f"`{tune.objective}` (NLL over buckets) is not comparable between trials: fewer or "
+            "wider buckets score a lower NLL without a better forecast. Rank such trials by a "
+            "bucket-independent metric, or fix these fields."
+        )
     if tune.multi_objective or front:
         lines.append(f"- Pareto front (metric vs latency): trials {front}.")
     lines += [

@@ -28,7 +28,7 @@ from ash.tune.best import NoCompletedTrialError, write_best_yaml
 from ash.tune.latency import choose_runtime
 from ash.tune.objective import WORKER_ATTR, BuildFn, MeasureFn, TrainFn, TrialObjective
 from ash.tune.report import TuneSummary, write_report
-from ash.tune.space import baseline_params, check_space
+from ash.tune.space import baseline_params, check_space, incomparable_objective
 from ash.tune.study import (
     DEFAULT_TUNING_DIR,
     default_storage_url,
@@ -103,6 +103,13 @@ def run_tune(
         updates["timeout_s"] = options.timeout_s
     tune = tune.model_copy(update=updates)
     check_space(tune.space, base.to_dict(), registry)
+    bad = incomparable_objective(tune.space, tune.objective)
+    if bad:
+        log.warning(
+            "the space changes %s: %s (NLL over buckets) is not comparable between such trials",
+            ", ".join(bad),
+            tune.objective,
+        )
     if measure_fn is None:  # fail before the study when the requested runtime is missing
         runtime, _ = choose_runtime(tune.budget.measure_on, tune.budget.batch)
         log.info("latency measured on %s", runtime)

@@ -197,6 +197,18 @@ def check_space(
         raise ConfigError(issues)
 
 
+def incomparable_objective(space: Mapping[str, SearchDimension], objective: str) -> list[str]:
+    """Paths that make a bucket-NLL objective incomparable between trials.
+
+    NLL over buckets depends on the buckets themselves (fewer, wider buckets score lower for
+    free) and its mean on the horizons it averages, so trials that change the discretizer or the
+    horizons cannot be ranked by it.
+    """
+    if not objective.startswith("nll"):
+        return []
+    return sorted(p for p in space if p.startswith(("model.discretizer", "horizons")))
+
+
 def _new_block(parts: list[str], dim: SearchDimension, known: set[str]) -> bool:
     """A whole component block chosen from mappings (``model.backbone: {choices: [{kind..}]}``)."""
     parent = ".".join(parts[:-1])
