@@ -120,6 +120,34 @@ def demo(
         raise typer.Exit(code=1) from None
 
 
+@app.command()
+def bench(
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Run only these sections (repeatable).")
+    ] = None,
+    skip: Annotated[
+        list[str] | None, typer.Option("--skip", help="Skip these sections (repeatable).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the page here (default: docs/benchmarks.md).")
+    ] = None,
+) -> None:
+    """Run the benchmark suite: bars, simulation, training, export, Rust runtime, tuning, quality.
+
+    Each section compares against a reference measured in the same run and prints a table;
+    the page goes to docs/benchmarks.md with the machine description.
+    """
+    from ash.bench.suite import REPO, SECTIONS, run_suite
+
+    names = {s.name for s in SECTIONS}
+    unknown = sorted((set(only or []) | set(skip or [])) - names)
+    if unknown:
+        err_console.print(f"[bold red]error:[/] unknown section(s) {unknown}; use {sorted(names)}")
+        raise typer.Exit(code=2)
+    target = out or (REPO / "docs" / "benchmarks.md" if not only else None)
+    raise typer.Exit(code=run_suite(only or [], skip or [], target))
+
+
 app.add_typer(data_cli.app, name="data", help="Import and profile market data.")
 app.add_typer(contract_cli.app, name="contract", help="Check models against the ONNX contract.")
 app.command("train")(train_command)
