@@ -134,6 +134,7 @@ def fan_chart(
         ax.fill_between(t + h, q[:, 1], q[:, 3], color="#1f77b4", alpha=0.35, label="25–75 %")
         ax.plot(t + h, q[:, 2], color="#1f77b4", lw=0.8, label="median")
         ax.plot(times_s, price, color="k", lw=0.9, label="realized")
+        ax.set_xlim(float(times_s[0]) - 1, float(t[-1]) + h + 1)
         ax.set_title(f"{h:g} s ahead")
         ax.set_ylabel("price")
         ax.legend(fontsize=7, loc="upper left", ncols=4)
