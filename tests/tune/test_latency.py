@@ -107,7 +107,9 @@ def test_real_measurement_of_an_exported_model(tmp_path: Path, measure_on: str) 
 
 
 TINY = {"model.steps": 8, "model.backbone.d_model": 8}
-HUGE = {"model.steps": 320, "model.backbone.d_model": 256}  # p50 tens of ms: far over budget
+# p50 ~40 ms on the development box (Rust, one thread), 8x the budget; TINY ~0.1 ms.
+HUGE = {"model.steps": 320, "model.backbone.d_model": 512}
+BUDGET_MS = 5.0
 
 
 def test_latency_first_with_real_candidates(tmp_path: Path) -> None:
@@ -117,9 +119,9 @@ def test_latency_first_with_real_candidates(tmp_path: Path) -> None:
     data["tune"].update(
         space={
             "model.steps": {"type": "categorical", "choices": [8, 320]},
-            "model.backbone.d_model": {"type": "categorical", "choices": [8, 256]},
+            "model.backbone.d_model": {"type": "categorical", "choices": [8, 512]},
         },
-        budget={"p99_ms": 15.0, "measure_on": "auto"},
+        budget={"p99_ms": BUDGET_MS, "measure_on": "auto"},
         latency_warmup=5,
         latency_iters=40,
         pruner="none",
@@ -138,11 +140,11 @@ def test_latency_first_with_real_candidates(tmp_path: Path) -> None:
     trials = optuna.load_study(study_name="tiny", storage=url).get_trials()
     huge = [t for t in trials if t.params == HUGE]
     assert huge and all(t.user_attrs[STATE_ATTR] == STATE_LATENCY for t in huge)
-    assert all(t.user_attrs["latency_p99_ms"] > 15.0 for t in huge)
+    assert all(t.user_attrs["latency_p99_ms"] > BUDGET_MS for t in huge)
     assert all(c["d_model"] == 8 for c in trainer.calls)  # the huge one was never trained
     completed = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     for t in completed:
-        assert t.user_attrs["latency_p99_ms"] <= 15.0
+        assert t.user_attrs["latency_p99_ms"] <= BUDGET_MS
     assert outcome.summary.pruned_latency == len(huge)
     assert outcome.summary.completed == len(completed) == len(trainer.calls)
     runtime = trials[0].user_attrs["latency_runtime"]
