@@ -28,6 +28,7 @@ from ash.bars.builder import build_bars
 from ash.bars.columns import BAR_COLUMNS_VERSION
 from ash.bars.result import Bars
 from ash.bars.spec import BarSpec, GapPolicy
+from ash.bars.surface import surface_updates
 from ash.config.resolve import ResolvedExperiment
 from ash.config.schema import Experiment, SplitConfig
 from ash.data import splits, targets, windows
@@ -160,7 +161,7 @@ def _build_symbol(
                 f"data.options is true but source {source.name!r} has no option snapshots; "
                 "set data.options: false"
             )
-        surface = _surface(source, symbol, start, end, spec)
+        surface = _surface(source, symbol, start, end, _spot(trades, quotes))
     return build_bars(
         trades,
         quotes,
@@ -172,23 +173,33 @@ def _build_symbol(
     )
 
 
-def _surface(
-    source: Source, symbol: str, start: pd.Timestamp | None, end: pd.Timestamp | None, spec: BarSpec
-) -> pd.DataFrame | None:
-    try:
-        import importlib
+def _spot(
+    trades: pd.DataFrame | None, quotes: pd.DataFrame | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The underlying's price path for moneyness: quote mids where there are quotes, else trades."""
+    if quotes is not None and not quotes.empty:
+        frame, price = quotes, (quotes["bid"] + quotes["ask"]).to_numpy(np.float64) / 2
+    elif trades is not None:
+        frame, price = trades, trades["price"].to_numpy(np.float64)
+    else:
+        return np.empty(0, np.int64), np.empty(0, np.float64)
+    ts = frame["ts"].dt.tz_convert("UTC").dt.as_unit("ns").array.asi8
+    order = np.argsort(ts, kind="stable")
+    return ts[order], price[order]
 
-        surface_mod = importlib.import_module("ash.bars.surface")  # option-surface columns
-    except ImportError as exc:
-        raise DataPipelineError(
-            "data.options is true but this ash has no option-surface aggregation "
-            "(ash.bars.surface); set data.options: false"
-        ) from exc
+
+def _surface(
+    source: Source,
+    symbol: str,
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+    spot: tuple[np.ndarray, np.ndarray],
+) -> pd.DataFrame | None:
+    """Option-surface columns from the chain snapshots, priced against the underlying's path."""
     snapshots = _concat(source.read("options", [symbol], start, end, CHUNK_ROWS))
     if snapshots is None:
         return None
-    result: pd.DataFrame = surface_mod.surface_updates(snapshots)
-    return result
+    return surface_updates(snapshots, spot[0], spot[1])
 
 
 def build_bar_data(resolved: ResolvedExperiment, fingerprint: str) -> BarData:
