@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from ash.cli.consoles import console, err_console
 from ash.data.sources.common import DataError
 
 app = typer.Typer(
@@ -19,8 +19,6 @@ app = typer.Typer(
 )
 
 # soft_wrap: paths and counts stay on one line whatever the terminal width (greppable output).
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[Path, typer.Option("--db", help="DuckDB store file (created if missing).")]
 

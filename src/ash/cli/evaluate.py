@@ -6,10 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-console = Console()
-err_console = Console(stderr=True)
+from ash.cli.consoles import console, err_console
 
 app = typer.Typer(help="Evaluate a run.", no_args_is_help=True, pretty_exceptions_enable=False)
 

@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 import yaml
-from rich.console import Console
 
 from ash import __version__
 from ash.cli import contract as contract_cli
 from ash.cli import data as data_cli
+from ash.cli.consoles import console, err_console
 from ash.cli.evaluate import evaluate_command
 from ash.cli.export import export as export_command
 from ash.cli.plugins_cmd import print_plugins
@@ -36,8 +36,6 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-console = Console()
-err_console = Console(stderr=True)
 
 SetOption = Annotated[
     list[str] | None,

@@ -6,12 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from ash.cli.consoles import console, err_console
 from ash.config import ConfigError, load_experiment
-
-console = Console()
-err_console = Console(stderr=True)
 
 app = typer.Typer(help="Train a model.", no_args_is_help=True, pretty_exceptions_enable=False)
 

@@ -13,12 +13,9 @@ from typing import Annotated
 
 import optuna
 import typer
-from rich.console import Console
 
+from ash.cli.consoles import console, err_console
 from ash.config import ConfigError
-
-console = Console(soft_wrap=True)  # paths and URLs stay on one line
-err_console = Console(stderr=True, soft_wrap=True)
 
 
 def tune(
