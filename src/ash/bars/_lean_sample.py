@@ -1,7 +1,7 @@
 """Private reader of the Lean SPY sample zips for bar vectors, benchmarks and spot checks.
 
 The official reader is the ``lean`` source (ash.data.sources.lean); this module exists so the bar
-builder's tests and benchmark do not depend on it. Formats: /work/shared/data/README.md.
+builder's tests and benchmark do not depend on it. Formats: ../shared/data/README.md.
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ _TZ: Final[str] = "America/New_York"
 
 
 def data_dir() -> Path:
-    """The SPY sample folder: $ASH_SHARED_DATA/spy-2013-10, else ../shared/data relative to cwd."""
+    """The SPY sample folder: $ASH_SHARED_DATA/spy-2013-10, else ../shared/data beside the
+    checkout (or the working directory)."""
     root = os.environ.get("ASH_SHARED_DATA")
     candidates = [Path(root)] if root else []
-    candidates += [Path("/work/shared/data"), Path.cwd().parent / "shared" / "data"]
+    checkout = Path(__file__).resolve().parents[3]
+    candidates += [checkout.parent / "shared" / "data", Path.cwd().parent / "shared" / "data"]
     for base in candidates:
         if (base / "spy-2013-10").is_dir():
             return base / "spy-2013-10"
