@@ -19,4 +19,7 @@ def test_tuning_study_config_is_valid() -> None:
     check_space(tune.space, resolved.to_dict(), registry)
     params, outside = baseline_params(tune.space, resolved.to_dict())
     assert outside == []  # the default experiment is the study's first trial
-    assert params["model.backbone.d_model"] == 128
+    # ... taken from the experiment it extends, not from the search space.
+    default = load_experiment(CONFIG.parent / "default.yaml", registry=registry).to_dict()
+    assert params["model.backbone.d_model"] == default["model"]["backbone"]["d_model"]
+    assert params["model.steps"] == default["model"]["steps"]
