@@ -3,6 +3,8 @@
 //! bid < ask, OHLC inside the quotes, integer volumes with buy + sell = volume, and so on. The
 //! random stream differs from NumPy's; the properties are the same.
 
+use crate::bars::columns::CORE_COLUMNS;
+
 const TICK: f64 = 0.01;
 const SESSION_START_SECONDS: f64 = 10.0 * 3600.0;
 
@@ -35,23 +37,9 @@ struct Path {
     cols: [Vec<f64>; 15],
 }
 
-const CORE: [&str; 15] = [
-    "open",
-    "high",
-    "low",
-    "close",
-    "vwap",
-    "volume",
-    "buy_volume",
-    "sell_volume",
-    "trade_count",
-    "bid",
-    "ask",
-    "mid",
-    "spread",
-    "bid_size",
-    "ask_size",
-];
+/// The price/volume/quote columns this generator fills: the bar set's first 15 (through
+/// `ask_size`); `session_start` and `time_of_day` are handled on their own.
+const CORE: &[&str] = CORE_COLUMNS.split_at(15).0;
 
 fn path(rng: &mut Rng, window: usize) -> Path {
     let mut cols: [Vec<f64>; 15] = Default::default();
