@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from ash.export.exporter import export_model
-from ash.export.fixtures import SERVING_METADATA, write_fixtures
+from ash.export.fixtures import SERVING_METADATA
 from ash.export.toy import ToyContractModel
 
 
@@ -23,16 +21,3 @@ def toy_onnx(toy_model: ToyContractModel, tmp_path_factory: pytest.TempPathFacto
     path = tmp_path_factory.mktemp("toy") / "model.onnx"
     export_model(toy_model, path, metadata=SERVING_METADATA, optimize=False)
     return path
-
-
-@pytest.fixture(scope="session")
-def fixtures_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("fixtures")
-    write_fixtures(out)
-    return out
-
-
-@pytest.fixture(scope="session")
-def manifest(fixtures_dir: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((fixtures_dir / "manifest.json").read_text())
-    return data

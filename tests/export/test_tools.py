@@ -50,26 +50,30 @@ def test_synthetic_bars_are_realistic() -> None:
     assert np.array_equal(again, synthetic_bars(columns, 50, 20, seed=1))
 
 
-def test_fixture_vectors_reproduce(fixtures_dir: Path, manifest: dict[str, Any]) -> None:
-    assert manifest["format"] == 1 and manifest["contract"] == 1
+def test_fixture_vectors_reproduce(
+    contract_fixtures: Path, contract_manifest: dict[str, Any]
+) -> None:
+    assert contract_manifest["format"] == 1 and contract_manifest["contract"] == 1
     shapes = set()
-    for entry in manifest["valid"]:
-        bars = np.load(fixtures_dir / entry["inputs"])
-        probs = np.load(fixtures_dir / entry["probs"])
-        edges = np.load(fixtures_dir / entry["edges"])
+    for entry in contract_manifest["valid"]:
+        bars = np.load(contract_fixtures / entry["inputs"])
+        probs = np.load(contract_fixtures / entry["probs"])
+        edges = np.load(contract_fixtures / entry["edges"])
         assert bars.dtype == np.dtype("<f4") and probs.dtype == np.dtype("<f4")
         assert bars.shape[1:] == (entry["window"], entry["n_columns"])
         assert probs.shape[1:] == (entry["n_horizons"], entry["n_buckets"])
         assert edges.shape[1:] == (entry["n_horizons"], entry["n_buckets"] + 1)
-        got_probs, got_edges = cpu_session(fixtures_dir / entry["model"]).run(None, {"bars": bars})
-        assert np.abs(got_probs - probs).max() <= manifest["parity_tolerance"]
+        got_probs, got_edges = cpu_session(contract_fixtures / entry["model"]).run(
+            None, {"bars": bars}
+        )
+        assert np.abs(got_probs - probs).max() <= contract_manifest["parity_tolerance"]
         assert np.abs(got_edges - edges).max() <= 1e-3
         s = summarize(probs[0, 0], edges[0, 0])
         assert entry["summaries"][0][0]["mean_bps"] == pytest.approx(s.mean_bps)
         assert entry["summaries"][0][0]["p_up"] == pytest.approx(s.p_up)
         shapes.add((entry["window"], entry["n_columns"], entry["n_horizons"], entry["n_buckets"]))
-    assert len(shapes) == len(manifest["valid"]) >= 3
-    names = {e["name"] for e in manifest["invalid"]}
+    assert len(shapes) == len(contract_manifest["valid"]) >= 3
+    names = {e["name"] for e in contract_manifest["invalid"]}
     assert {
         "wrong_input_name",
         "missing_metadata_window",
@@ -83,12 +87,14 @@ def test_fixture_vectors_reproduce(fixtures_dir: Path, manifest: dict[str, Any])
     } <= names
 
 
-def test_contract_check_cli(toy_onnx: Path, fixtures_dir: Path) -> None:
+def test_contract_check_cli(toy_onnx: Path, contract_fixtures: Path) -> None:
     runner = CliRunner()
     ok = runner.invoke(contract_app, ["check", str(toy_onnx)])
     assert ok.exit_code == 0, ok.output
     assert "honours the ash ONNX contract v1" in ok.output
-    bad = runner.invoke(contract_app, ["check", str(fixtures_dir / "invalid" / "wrong_dtype.onnx")])
+    bad = runner.invoke(
+        contract_app, ["check", str(contract_fixtures / "invalid" / "wrong_dtype.onnx")]
+    )
     assert bad.exit_code == 1
     assert "3 violations" in bad.output
     for code in ("dtype:bars", "dtype:probs", "dtype:edges"):

@@ -59,13 +59,13 @@ def test_valid_model_has_no_violations(toy_onnx: Path) -> None:
 
 
 def test_every_fixture_reports_exactly_its_codes(
-    fixtures_dir: Path, manifest: dict[str, Any]
+    contract_fixtures: Path, contract_manifest: dict[str, Any]
 ) -> None:
-    assert len(manifest["invalid"]) >= 20
-    for entry in manifest["valid"]:
-        assert validate_model(fixtures_dir / entry["model"]) == [], entry["name"]
-    for entry in manifest["invalid"]:
-        assert _codes(fixtures_dir / entry["model"]) == entry["expected"], entry["name"]
+    assert len(contract_manifest["invalid"]) >= 20
+    for entry in contract_manifest["valid"]:
+        assert validate_model(contract_fixtures / entry["model"]) == [], entry["name"]
+    for entry in contract_manifest["invalid"]:
+        assert _codes(contract_fixtures / entry["model"]) == entry["expected"], entry["name"]
 
 
 @pytest.mark.parametrize(
@@ -84,18 +84,18 @@ def test_every_fixture_reports_exactly_its_codes(
     ],
 )
 def test_violation_messages_are_precise(
-    fixtures_dir: Path, fixture: str, code: str, fragments: list[str]
+    contract_fixtures: Path, fixture: str, code: str, fragments: list[str]
 ) -> None:
     found = {
-        v.code: v.message for v in validate_model(fixtures_dir / "invalid" / f"{fixture}.onnx")
+        v.code: v.message for v in validate_model(contract_fixtures / "invalid" / f"{fixture}.onnx")
     }
     assert code in found
     for fragment in fragments:
         assert fragment in found[code], (fragment, found[code])
 
 
-def test_check_model_raises_with_all_violations(fixtures_dir: Path) -> None:
-    path = fixtures_dir / "invalid" / "wrong_dtype.onnx"
+def test_check_model_raises_with_all_violations(contract_fixtures: Path) -> None:
+    path = contract_fixtures / "invalid" / "wrong_dtype.onnx"
     with pytest.raises(ContractViolationError) as info:
         check_model(path)
     assert len(info.value.violations) == 3

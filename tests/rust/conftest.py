@@ -4,16 +4,13 @@ library, the shared contract fixtures. Nothing is built here: scripts/setup.sh b
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from ash.cli.serve import repo_root
-from ash.export.fixtures import write_fixtures
 from ash.runtime_lib import onnxruntime_library
 
 pytestmark = [pytest.mark.rust]
@@ -34,16 +31,3 @@ def ort_env() -> dict[str, str]:
     env = dict(os.environ)
     env["ORT_DYLIB_PATH"] = str(onnxruntime_library())
     return env
-
-
-@pytest.fixture(scope="session")
-def rust_fixtures(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("contract-fixtures")
-    write_fixtures(out)
-    return out
-
-
-@pytest.fixture(scope="session")
-def rust_manifest(rust_fixtures: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((rust_fixtures / "manifest.json").read_text())
-    return data

@@ -37,10 +37,10 @@ def _tick_lines(events: list[dict[str, Any]], symbol: str) -> list[str]:
 
 @pytest.fixture
 def server(
-    serve_bin: Path, ort_env: dict[str, str], rust_fixtures: Path, tmp_path: Path
+    serve_bin: Path, ort_env: dict[str, str], contract_fixtures: Path, tmp_path: Path
 ) -> Iterator[tuple[subprocess.Popen[str], tuple[str, int]]]:
     port_file = tmp_path / "addr"
-    argv = [str(serve_bin), "serve", str(rust_fixtures / MODEL), "--listen", "127.0.0.1:0"]
+    argv = [str(serve_bin), "serve", str(contract_fixtures / MODEL), "--listen", "127.0.0.1:0"]
     argv += ["--port-file", str(port_file), "--symbols", "SPY,QQQ", "--log-every", "0"]
     process = subprocess.Popen(argv, env=ort_env, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
@@ -58,7 +58,7 @@ def server(
 
 
 def test_spy_replay_over_tcp_matches_python_onnx_runtime(
-    server: tuple[subprocess.Popen[str], tuple[str, int]], rust_fixtures: Path
+    server: tuple[subprocess.Popen[str], tuple[str, int]], contract_fixtures: Path
 ) -> None:
     process, address = server
     case = json.loads(SPY_VECTOR.read_text())
@@ -70,7 +70,9 @@ def test_spy_replay_over_tcp_matches_python_onnx_runtime(
     stats = messages[-1]
     assert stats["rejected"] == {} and stats["ticks_accepted"] == len(case["events"])
 
-    session = ort.InferenceSession(str(rust_fixtures / MODEL), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        str(contract_fixtures / MODEL), providers=["CPUExecutionProvider"]
+    )
     window = session.get_inputs()[0].shape[1]
     # Bars 0..window-2 fill the window; each later bar closed by a tick gives one prediction
     # (the last bar is still open when the stream stops).
@@ -135,11 +137,11 @@ def test_bad_lines_are_rejected_with_reasons_and_other_symbols_keep_being_served
 
 
 def test_stdin_mode_finishes_the_last_bar_at_end_of_input(
-    serve_bin: Path, ort_env: dict[str, str], rust_fixtures: Path
+    serve_bin: Path, ort_env: dict[str, str], contract_fixtures: Path
 ) -> None:
     case = json.loads(SPY_VECTOR.read_text())
     lines = _tick_lines(case["events"], "SPY")
-    argv = [str(serve_bin), str(rust_fixtures / MODEL), "--stdin", "--log-every", "0"]
+    argv = [str(serve_bin), str(contract_fixtures / MODEL), "--stdin", "--log-every", "0"]
     done = subprocess.run(
         argv,
         input="\n".join(lines) + "\n",

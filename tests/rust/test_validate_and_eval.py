@@ -21,11 +21,14 @@ def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
 
 
 def test_every_invalid_fixture_is_rejected_with_the_python_codes(
-    serve_bin: Path, ort_env: dict[str, str], rust_fixtures: Path, rust_manifest: dict[str, Any]
+    serve_bin: Path,
+    ort_env: dict[str, str],
+    contract_fixtures: Path,
+    contract_manifest: dict[str, Any],
 ) -> None:
-    assert rust_manifest["invalid"]
-    for case in rust_manifest["invalid"]:
-        model = rust_fixtures / case["model"]
+    assert contract_manifest["invalid"]
+    for case in contract_manifest["invalid"]:
+        model = contract_fixtures / case["model"]
         done = _run([str(serve_bin), "validate", str(model)], ort_env)
         assert done.returncode == 2, (case["name"], done.stderr)
         verdict = json.loads(done.stdout)
@@ -36,32 +39,38 @@ def test_every_invalid_fixture_is_rejected_with_the_python_codes(
 
 
 def test_every_valid_fixture_is_accepted_and_evaluates_like_python(
-    serve_bin: Path, ort_env: dict[str, str], rust_fixtures: Path, rust_manifest: dict[str, Any]
+    serve_bin: Path,
+    ort_env: dict[str, str],
+    contract_fixtures: Path,
+    contract_manifest: dict[str, Any],
 ) -> None:
-    tolerance = rust_manifest["parity_tolerance"]
-    for case in rust_manifest["valid"]:
-        model = rust_fixtures / case["model"]
+    tolerance = contract_manifest["parity_tolerance"]
+    for case in contract_manifest["valid"]:
+        model = contract_fixtures / case["model"]
         done = _run([str(serve_bin), "validate", str(model)], ort_env)
         assert done.returncode == 0, (case["name"], done.stdout, done.stderr)
         assert json.loads(done.stdout)["spec"]["window"] == case["window"]
         done = _run(
-            [str(serve_bin), "eval", str(model), str(rust_fixtures / case["inputs"])], ort_env
+            [str(serve_bin), "eval", str(model), str(contract_fixtures / case["inputs"])], ort_env
         )
         assert done.returncode == 0, done.stderr
         out = json.loads(done.stdout)
         probs = np.asarray(out["probs"], dtype=np.float32).reshape(out["shape_probs"])
         edges = np.asarray(out["edges"], dtype=np.float32).reshape(out["shape_edges"])
-        want_probs = np.load(rust_fixtures / case["probs"])
-        want_edges = np.load(rust_fixtures / case["edges"])
+        want_probs = np.load(contract_fixtures / case["probs"])
+        want_edges = np.load(contract_fixtures / case["edges"])
         assert probs.shape == want_probs.shape
         assert np.abs(probs - want_probs).max() <= tolerance, case["name"]
         assert np.abs(edges - want_edges).max() <= tolerance, case["name"]
 
 
 def test_missing_onnx_runtime_library_is_reported_clearly(
-    serve_bin: Path, ort_env: dict[str, str], rust_fixtures: Path, rust_manifest: dict[str, Any]
+    serve_bin: Path,
+    ort_env: dict[str, str],
+    contract_fixtures: Path,
+    contract_manifest: dict[str, Any],
 ) -> None:
-    model = rust_fixtures / rust_manifest["valid"][0]["model"]
+    model = contract_fixtures / contract_manifest["valid"][0]["model"]
     env = {k: v for k, v in ort_env.items() if k != "ORT_DYLIB_PATH"}
     done = _run([str(serve_bin), "validate", str(model)], env)
     assert done.returncode == 1
