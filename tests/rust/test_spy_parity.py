@@ -8,7 +8,6 @@ experiment's model architecture (small size, untrained: parity does not depend o
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 import warnings
@@ -22,11 +21,11 @@ import torch
 
 from ash.bars._lean_sample import as_canonical, data_dir, quote_events, trade_ticks
 from ash.bars.builder import build_bars
-from ash.bars.events import QUOTE, TRADE, merge_feeds
 from ash.bars.spec import BarSpec
 from ash.cli.serve import repo_root
 from ash.export.bench import SIZES, build
 from ash.export.exporter import export_model
+from ash.replay import tick_lines
 from tests.rust.tcp import exchange
 
 pytestmark = [pytest.mark.rust, pytest.mark.slow, pytest.mark.xdist_group("rust")]
@@ -47,38 +46,6 @@ def _spy_stretch() -> tuple[Any, Any]:
     trades = trades[(trades.ts_ns >= START_NS) & (trades.ts_ns < END_NS)].reset_index(drop=True)
     quotes = quotes[(quotes.ts_ns >= START_NS) & (quotes.ts_ns < END_NS)].reset_index(drop=True)
     return trades, quotes
-
-
-def _tick_lines(trades: Any, quotes: Any) -> list[str]:
-    """The events in the bar builder's own arrival order (merge_feeds), as protocol lines."""
-    stream = merge_feeds(
-        (
-            trades.ts_ns.to_numpy(np.int64),
-            trades.price.to_numpy(),
-            trades["size"].to_numpy(),
-            np.zeros(len(trades)),
-        ),
-        (
-            quotes.ts_ns.to_numpy(np.int64),
-            quotes.bid.to_numpy(),
-            quotes.ask.to_numpy(),
-            quotes.bid_size.to_numpy(),
-            quotes.ask_size.to_numpy(),
-        ),
-        None,
-    )
-    lines = []
-    for kind, ts, x0, x1, x2, x3 in zip(
-        stream.kind, stream.ts_ns, stream.x0, stream.x1, stream.x2, stream.x3, strict=True
-    ):
-        if kind == TRADE:
-            fields = {"type": "trade", "price": x0, "size": x1, "side": x2}
-        elif kind == QUOTE:
-            fields = {"type": "quote", "bid": x0, "ask": x1, "bid_size": x2, "ask_size": x3}
-        else:
-            raise AssertionError(f"unexpected event kind {kind}")
-        lines.append(json.dumps({**fields, "symbol": "SPY", "ts": int(ts)}))
-    return lines
 
 
 def test_real_spy_replay_matches_python_bars_onnx_runtime_and_pytorch(
@@ -106,7 +73,7 @@ def test_real_spy_replay_matches_python_bars_onnx_runtime_and_pytorch(
             assert process.poll() is None and time.monotonic() < deadline, "ash-serve did not start"
             time.sleep(0.05)
         host, port = port_file.read_text().rsplit(":", 1)
-        lines = [*_tick_lines(trades, quotes), '{"type":"stats"}']
+        lines = [*tick_lines(t, q, "SPY"), '{"type":"stats"}']
         messages = exchange((host, int(port)), lines)
     finally:
         process.kill()
