@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ash.config.schema import PriorConfig
 from ash.interfaces import (
     Backbone,
     ComponentConfig,
@@ -21,6 +22,7 @@ from ash.interfaces import (
     FeatureBuilder,
     ModelContext,
 )
+from ash.prior import Prior, build_prior
 
 
 class AshModel(nn.Module):
@@ -30,12 +32,14 @@ class AshModel(nn.Module):
     backbone), ``window`` (bars per input: max feature warm-up + steps, at least the discretizer's
     ``min_window``), ``horizons`` (seconds), ``n_buckets``, ``n_features``, ``feature_names``.
     Buffers: ``feature_mean``/``feature_std`` ``[F]`` (see :meth:`fit_normalization`) and
-    ``temperature`` ``[H]`` (1 until calibrated).
+    ``temperature`` ``[H]`` (1 until calibrated). ``prior`` (optional, :mod:`ash.prior`): the
+    heads then output residual logits added to the prior's log-probabilities.
     """
 
     feature_mean: torch.Tensor
     feature_std: torch.Tensor
     temperature: torch.Tensor
+    residual_weight: torch.Tensor  # only with a prior
 
     def __init__(
         self,
@@ -48,6 +52,7 @@ class AshModel(nn.Module):
         head_hidden: int | None = None,
         dropout: float = 0.0,
         feature_clip: float = 10.0,
+        prior: Prior | None = None,
     ) -> None:
         super().__init__()
         if steps < 1:
@@ -70,7 +75,12 @@ class AshModel(nn.Module):
                 f"{backbone.steps} steps; the features give {self.n_features} × {steps}"
             )
         warmup = max(f.warmup for f in features)
-        self.window = max(warmup + steps, int(getattr(discretizer, "min_window", 1)))
+        self.prior = prior
+        self.window = max(
+            warmup + steps,
+            int(getattr(discretizer, "min_window", 1)),
+            prior.min_window if prior is not None else 1,
+        )
         n_out = len(self.horizons) * self.n_buckets
         if head_hidden:
             self.head: nn.Module = nn.Sequential(
@@ -81,6 +91,14 @@ class AshModel(nn.Module):
             )
         else:
             self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(backbone.out_dim, n_out))
+        if prior is not None:
+            # An untrained model is exactly the prior; training learns the correction.
+            last = self.head[-1]
+            assert isinstance(last, nn.Linear)
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
+            # Validation shrinks (or grows) the correction per horizon, like a temperature.
+            self.register_buffer("residual_weight", torch.ones(len(self.horizons)))
         self.register_buffer("feature_mean", torch.zeros(self.n_features))
         self.register_buffer("feature_std", torch.ones(self.n_features))
         self.register_buffer("temperature", torch.ones(len(self.horizons)))
@@ -104,12 +122,32 @@ class AshModel(nn.Module):
         z = (self.raw_features(bars) - self.feature_mean) / self.feature_std
         return torch.clamp(z, -self.feature_clip, self.feature_clip)
 
-    def logits(self, bars: torch.Tensor) -> torch.Tensor:
-        """Temperature-scaled logits ``[B, H, K]`` (what losses train on)."""
+    def logit_parts(self, bars: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Uncalibrated head logits ``[B, H, K]`` and the prior's log-probabilities (or None)."""
         self._check(bars)
         rep = self.backbone(self.features(bars))
-        logits: torch.Tensor = self.head(rep).view(-1, len(self.horizons), self.n_buckets)
-        return logits / self.temperature.view(1, -1, 1)
+        head: torch.Tensor = self.head(rep).view(-1, len(self.horizons), self.n_buckets)
+        if self.prior is None:
+            return head, None
+        prior: torch.Tensor = self.prior(bars, self.edges(bars))
+        return head, prior
+
+    def combine(
+        self, head: torch.Tensor, prior: torch.Tensor | None, *, calibrated: bool = True
+    ) -> torch.Tensor:
+        """Logits from :meth:`logit_parts`; ``calibrated`` applies the residual weights and
+        temperatures fitted on validation (both 1 until calibrated)."""
+        if prior is None:
+            logits = head
+        elif calibrated:
+            logits = self.residual_weight.view(1, -1, 1) * head + prior
+        else:
+            logits = head + prior
+        return logits / self.temperature.view(1, -1, 1) if calibrated else logits
+
+    def logits(self, bars: torch.Tensor) -> torch.Tensor:
+        """Calibrated logits ``[B, H, K]`` (what losses train on)."""
+        return self.combine(*self.logit_parts(bars))
 
     def edges(self, bars: torch.Tensor) -> torch.Tensor:
         """Bucket edges ``[B, H, K + 1]`` in bps from the discretizer."""
@@ -122,12 +160,16 @@ class AshModel(nn.Module):
 
     @torch.no_grad()
     def fit_normalization(
-        self, windows: torch.Tensor | np.ndarray[Any, Any], batch_size: int = 256
+        self,
+        windows: torch.Tensor | np.ndarray[Any, Any],
+        batch_size: int = 256,
+        returns_bps: torch.Tensor | np.ndarray[Any, Any] | None = None,
     ) -> None:
         """Fit ``feature_mean``/``feature_std`` on training windows ``[N, window, C]``.
 
         Statistics pool every window's last ``steps`` positions; a (near-)constant feature gets
-        std 1 so it normalizes to 0 instead of blowing up.
+        std 1 so it normalizes to 0 instead of blowing up. A prior fits its own constants here
+        too, its per-horizon scales from the windows' forward returns ``returns_bps[N, H]``.
         """
         data = torch.as_tensor(windows, dtype=torch.float32)
         if len(data) == 0:
@@ -150,6 +192,10 @@ class AshModel(nn.Module):
         std = torch.where(std < 1e-6 * (1.0 + mean.abs()), torch.ones_like(std), std)
         self.feature_mean.copy_(mean.float())
         self.feature_std.copy_(std.float())
+        if self.prior is not None:
+            edges = None if returns_bps is None else self.edges(data)
+            targets = None if returns_bps is None else torch.as_tensor(returns_bps).double()
+            self.prior.fit(data, targets, edges)
 
 
 def _unique_names(features: Sequence[FeatureBuilder]) -> tuple[str, ...]:
@@ -170,8 +216,11 @@ def build_model(
     head_hidden: int | None = None,
     dropout: float = 0.0,
     feature_clip: float = 10.0,
+    prior: PriorConfig | None = None,
+    reference: str = "mid",
 ) -> AshModel:
-    """Assemble an :class:`AshModel` from registry-resolved ``(class, config)`` pairs."""
+    """Assemble an :class:`AshModel` from registry-resolved ``(class, config)`` pairs;
+    ``reference`` is the target's price column (the prior's default price)."""
     if not features:
         raise ValueError("a model needs at least one feature builder")
     builders = [cls(cfg, ctx) for cls, cfg in features]
@@ -187,4 +236,5 @@ def build_model(
         head_hidden=head_hidden,
         dropout=dropout,
         feature_clip=feature_clip,
+        prior=build_prior(prior or PriorConfig(), ctx, reference),
     )

@@ -124,6 +124,8 @@ def make_model(resolved: ResolvedExperiment, bar_columns: tuple[str, ...]) -> As
         (disc.cls, disc.config),  # type: ignore[arg-type]
         head_hidden=exp.model.head.hidden,
         dropout=exp.model.head.dropout,
+        prior=exp.model.prior,
+        reference=exp.bars.reference,
     )
 
 

@@ -100,3 +100,25 @@ def test_resume_with_different_data_is_refused(ash_root: Path, tmp_path: Path) -
 
     with pytest.raises(CheckpointError, match="was trained on data"):
         run_training(resolve(raw), run_dir=tmp_path / "r", resume=True, progress=False)
+
+
+def test_a_prior_model_trains_calibrates_its_residual_and_reloads(
+    ash_root: Path, tmp_path: Path
+) -> None:
+    import yaml
+
+    from ash.config.resolve import resolve
+    from tests.train.helpers import TINY, ensure_synthetic_registered
+
+    ensure_synthetic_registered()
+    raw = yaml.safe_load(yaml.safe_dump(TINY))
+    raw["model"]["prior"] = {"kind": "ewma_gaussian", "lookback_bars": 30}
+    result = run_training(resolve(raw), run_dir=tmp_path / "run", progress=False)
+    weights = [result.val_metrics[f"residual_weight_h{h}"] for h in (1, 5, 30)]
+    assert all(0.0 < w < 1.0 for w in weights)
+    model, _ = runs.load_model(result.run_dir)
+    assert torch.equal(model.residual_weight, result.model.residual_weight)
+    assert torch.equal(model.temperature, result.model.temperature)
+    assert float(model.prior.tick) > 0  # type: ignore[union-attr,arg-type]
+    # calibration lowers validation NLL (up to w < 1 by construction: sigmoid(4) = 0.982 start)
+    assert result.val_metrics["nll"] <= result.val_metrics["nll_uncalibrated"] + 1e-4

@@ -37,10 +37,10 @@ def summarize(run_dir: Path) -> str:
     lines = [
         f"`{run_dir.name}` — test span, {test.get('n_samples', '?')} samples",
         "",
-        "| horizon | NLL model | NLL climatology | NLL EWMA Gaussian | "
+        "| horizon | NLL model | NLL climatology | NLL EWMA Gaussian | model − EWMA (± 2 se) | "
         + ("NLL oracle | gap closed | " if oracle else "")
         + "RPS model | RPS climatology | ECE model | beats both baselines |",
-        "|---|---:|---:|---:|" + ("---:|---:|" if oracle else "") + "---:|---:|---:|:---:|",
+        "|---|---:|---:|---:|---:|" + ("---:|---:|" if oracle else "") + "---:|---:|---:|:---:|",
     ]
     wins = 0
     for h in evaluation["horizons_s"]:
@@ -49,7 +49,11 @@ def summarize(run_dir: Path) -> str:
         ewma = _get(test, BASELINE, h, "nll")
         beats = model < clim and model < ewma
         wins += beats
-        row = [f"{h:g} s", f"{model:.4f}", f"{clim:.4f}", f"{ewma:.4f}"]
+        extra = test.get("model_extra", {}).get(f"h{h:g}", {})
+        delta = float(extra.get(f"nll_minus_{BASELINE}", math.nan))
+        se = float(extra.get(f"nll_minus_{BASELINE}_se", math.nan))
+        paired = f"{delta:+.4f} ± {2 * se:.4f}"
+        row = [f"{h:g} s", f"{model:.4f}", f"{clim:.4f}", f"{ewma:.4f}", paired]
         if oracle:
             gap = test.get("gap_closed", {}).get(f"h{h:g}", math.nan)
             row += [f"{_get(test, 'oracle', h, 'nll'):.4f}", f"{float(gap):.2f}"]
@@ -63,6 +67,9 @@ def summarize(run_dir: Path) -> str:
     lines += [
         "",
         f"The model beats both baselines at {wins}/{len(evaluation['horizons_s'])} horizons.",
+        "model − EWMA is the paired NLL difference on the same samples (negative: the model is "
+        "better); ± 2 se is its batch-means error bar (20 contiguous blocks), so a difference "
+        "inside it is not distinguishable from zero on this test span.",
     ]
     return "\n".join(lines)
 

@@ -69,12 +69,31 @@ class HeadConfig(StrictModel):
     dropout: float = Field(0.0, ge=0, lt=1)
 
 
+class PriorConfig(StrictModel):
+    """``model.prior``: the parametric forecast the heads correct (``none``: plain logits)."""
+
+    kind: Literal["none", "ewma_gaussian"] = Field(
+        "none",
+        description="none: heads output logits; ewma_gaussian: heads correct an EWMA Gaussian "
+        "computed in the graph (see ash.prior).",
+    )
+    decay: float = Field(0.99, gt=0, lt=1, description="EWMA decay per bar of squared returns.")
+    lookback_bars: int = Field(300, ge=2, description="Bars of history the EWMA reads.")
+    price_column: str | None = Field(
+        None, description="Price column (default: the target reference, bars.reference)."
+    )
+    lattice: bool = Field(True, description="Snap bucket edges to the fitted price lattice.")
+
+
 class ModelConfig(StrictModel):
     steps: int = Field(64, ge=1, description="Sequence steps the backbone sees.")
     features: list[ComponentSpec] = Field(min_length=1, description="Feature builders.")
     backbone: ComponentSpec
     discretizer: ComponentSpec
     head: HeadConfig = Field(default_factory=HeadConfig)
+    prior: PriorConfig = Field(
+        default_factory=PriorConfig, description="Parametric forecast the heads correct."
+    )
 
 
 class TrainConfig(StrictModel):

@@ -1,5 +1,9 @@
 """Per-horizon temperature scaling fitted on validation (LBFGS on log T).
 
+Models with a prior (:mod:`ash.prior`) also get a per-horizon *residual weight* ``w``:
+``softmax((w·head + log p_prior) / T)``. ``w`` < 1 shrinks a correction that does not generalise
+from training to validation (long horizons, where the target is noisy) back towards the prior.
+
 ``softmax(logits / T_h)`` keeps the ranking of buckets and only sharpens (T < 1) or flattens
 (T > 1) each horizon's distribution, so it can fix over- or under-confidence without touching
 the model's weights. The fitted T folds into the model's ``temperature`` buffer, which is part of
@@ -60,3 +64,60 @@ def _fit_one(z: torch.Tensor, y: torch.Tensor, max_iter: int) -> float:
 
     optimizer.step(closure)  # type: ignore[no-untyped-call]
     return float(log_t.detach().clamp(-LOG_T_BOUND, LOG_T_BOUND).exp())
+
+
+def fit_residual_calibration(
+    head: torch.Tensor,
+    prior: torch.Tensor,
+    targets: torch.Tensor,
+    mask: torch.Tensor,
+    *,
+    max_iter: int = 100,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Residual weights and temperatures ``[H]`` minimising the validation NLL of
+    ``softmax((w·head + prior) / T)``. ``w`` is kept in (0, 1): calibration may shrink a
+    correction towards the prior but never amplify it (amplifying fitted validation-period drift
+    at long horizons and lost on test)."""
+    if head.shape != prior.shape or head.ndim != 3 or targets.shape != head.shape[:2]:
+        raise ValueError(
+            f"fit_residual_calibration: head and prior [N, H, K], targets [N, H] expected; got "
+            f"{tuple(head.shape)}, {tuple(prior.shape)}, {tuple(targets.shape)}"
+        )
+    n_horizons = head.shape[1]
+    weights = torch.ones(n_horizons, dtype=torch.float64)
+    temps = torch.ones(n_horizons, dtype=torch.float64)
+    for h in range(n_horizons):
+        used = mask[:, h].bool()
+        if not used.any():
+            continue
+        z_head = head[used, h].detach().double()
+        z_prior = prior[used, h].detach().double()
+        weights[h], temps[h] = _fit_weight_and_temperature(
+            z_head, z_prior, targets[used, h].long(), max_iter
+        )
+    return weights.float(), temps.float()
+
+
+def _fit_weight_and_temperature(
+    head: torch.Tensor, prior: torch.Tensor, y: torch.Tensor, max_iter: int
+) -> tuple[float, float]:
+    # w = sigmoid(u) keeps the weight in (0, 1) with a gradient everywhere (a clamp would stall
+    # LBFGS on its boundary); start near 1, i.e. near the trained model.
+    params = torch.tensor([4.0, 0.0], dtype=torch.float64, requires_grad=True)  # u, log T
+    optimizer = torch.optim.LBFGS(
+        [params], lr=0.5, max_iter=max_iter, line_search_fn="strong_wolfe"
+    )
+
+    def constrained() -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.sigmoid(params[0]), params[1].clamp(-LOG_T_BOUND, LOG_T_BOUND)
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        w, log_t = constrained()
+        loss = F.cross_entropy((w * head + prior) / log_t.exp(), y)
+        loss.backward()  # type: ignore[no-untyped-call]
+        return loss
+
+    optimizer.step(closure)  # type: ignore[no-untyped-call]
+    w, log_t = constrained()
+    return float(w.detach()), float(log_t.detach().exp())

@@ -15,6 +15,7 @@ Conventions (also in docs/evaluation.md):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +51,20 @@ def nll_per_sample(probs: np.ndarray, targets: np.ndarray) -> F64:
 
 def nll(probs: np.ndarray, targets: np.ndarray) -> float:
     return float(nll_per_sample(probs, targets).mean())
+
+
+def paired_difference(a: np.ndarray, b: np.ndarray, blocks: int = 20) -> tuple[float, float]:
+    """Mean of ``a − b`` over time-ordered paired samples and its standard error by batch means.
+
+    Forecasts of overlapping windows are strongly autocorrelated, so the i.i.d. standard error
+    would be far too small; the means of ``blocks`` contiguous blocks are nearly independent, and
+    their spread gives an honest error bar (NaN with fewer than 2 samples per block).
+    """
+    d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    if len(d) < 2 * blocks:
+        return float(d.mean()) if len(d) else math.nan, math.nan
+    means = np.array([part.mean() for part in np.array_split(d, blocks)])
+    return float(d.mean()), float(means.std(ddof=1) / math.sqrt(blocks))
 
 
 def one_hot(targets: I64, n_buckets: int) -> F64:

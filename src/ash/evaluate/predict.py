@@ -50,14 +50,14 @@ def model_forecasts(
     model.eval()
     bars = torch.as_tensor(prepared.bars.values, dtype=torch.float32)
     returns = torch.as_tensor(prepared.returns_bps, dtype=torch.float64)
-    temperature = model.temperature.detach().double()
     cal, uncal, edges, ids = [], [], [], []
     for start in range(0, len(ends), BATCH):
         idx = torch.as_tensor(ends[start : start + BATCH])
         windows = gather_windows(bars, idx, model.window)
-        logits = model.logits(windows).double()
+        head, prior = model.logit_parts(windows)
+        logits = model.combine(head, prior).double()
+        raw = model.combine(head, prior, calibrated=False).double()
         e = model.edges(windows).double()
-        raw = logits * temperature[None, :, None]
         cal.append(torch.softmax(logits, -1).numpy())
         uncal.append(torch.softmax(raw, -1).numpy())
         edges.append(e.numpy())

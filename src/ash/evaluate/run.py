@@ -85,6 +85,12 @@ def score_split(
                 ).items()
             },
         }
+        model_nll = m.nll_per_sample(p, y)
+        for name, probs in fc.probs.items():
+            if name not in (ORACLE, "model", "model_uncalibrated"):
+                delta, se = m.paired_difference(model_nll, m.nll_per_sample(probs[mask, h], y))
+                extra[f"nll_minus_{name}"] = delta
+                extra[f"nll_minus_{name}_se"] = se
         result["model_extra"][key] = extra
         rel = {"model": m.reliability(p, y, bins)}
         if "model_uncalibrated" in fc.probs:

@@ -25,7 +25,7 @@ from ash import runs
 from ash.components.discretizers.base import bucketize
 from ash.config.resolve import ResolvedExperiment
 from ash.data.pipeline import PreparedData, gather_windows, load_bar_data, notes, prepare_data
-from ash.evaluate.calibration import fit_temperature
+from ash.evaluate.calibration import fit_residual_calibration, fit_temperature
 from ash.evaluate.predict import subsample
 from ash.interfaces import Loss
 from ash.model import AshModel
@@ -92,7 +92,7 @@ def fit_data_dependent(model: AshModel, prepared: PreparedData, seed: int) -> No
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(len(train), min(len(train), NORMALIZATION_WINDOWS), replace=False))
     windows = gather_windows(prepared.bars.values.astype(np.float32), train[pick], model.window)
-    model.fit_normalization(windows)
+    model.fit_normalization(windows, returns_bps=prepared.returns_bps[train[pick]])
 
 
 @torch.no_grad()
@@ -103,21 +103,31 @@ def predict_logits(
     ends: np.ndarray,
     batch_size: int,
     autocast: Callable[[], AbstractContextManager[Any]] = nullcontext,
+    *,
+    parts: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Logits ``[N, H, K]`` (fp32, CPU), target ids and mask ``[N, H]`` for window ends."""
+    """Logits ``[N, H, K]`` (fp32, CPU), target ids and mask ``[N, H]`` for window ends.
+
+    ``parts``: logits ``[2, N, H, K]`` instead, the uncalibrated head logits and the prior's
+    log-probabilities (zeros without a prior) — what calibration of a prior model fits on.
+    """
     model.eval()
     out_logits, out_targets, out_mask = [], [], []
     for start in range(0, len(ends), batch_size):
         idx = torch.as_tensor(ends[start : start + batch_size], device=bars.device)
         windows = gather_windows(bars, idx, model.window)
         with autocast():
-            logits = model.logits(windows)
+            if parts:
+                head, prior = model.logit_parts(windows)
+                logits = torch.stack([head, torch.zeros_like(head) if prior is None else prior])
+            else:
+                logits = model.logits(windows)
             edges = model.edges(windows)
         targets = bucketize(returns[idx], edges.float())
         out_logits.append(logits.float().cpu())
         out_targets.append(targets.clamp(min=0).cpu())
         out_mask.append((targets >= 0).cpu())
-    return torch.cat(out_logits), torch.cat(out_targets), torch.cat(out_mask)
+    return torch.cat(out_logits, dim=-3), torch.cat(out_targets), torch.cat(out_mask)
 
 
 def nll_metrics(
@@ -487,12 +497,25 @@ class Trainer:
             self.val_ends,
             self.cfg.batch_size * EVAL_BATCH_MULTIPLE,
             self.autocast,
+            parts=self.model.prior is not None,
         )
-        before = nll_metrics(logits, targets, mask, self.horizons)
-        factor = fit_temperature(logits, targets, mask)
-        with torch.no_grad():
-            self.model.temperature.mul_(factor.to(self.model.temperature.device))
-        after = nll_metrics(logits / factor[None, :, None], targets, mask, self.horizons)
+        if self.model.prior is None:
+            before = nll_metrics(logits, targets, mask, self.horizons)
+            factor = fit_temperature(logits, targets, mask)
+            with torch.no_grad():
+                self.model.temperature.mul_(factor.to(self.model.temperature.device))
+            after = nll_metrics(logits / factor[None, :, None], targets, mask, self.horizons)
+        else:
+            head, prior = logits[0], logits[1]
+            before = nll_metrics(head + prior, targets, mask, self.horizons)
+            weight, factor = fit_residual_calibration(head, prior, targets, mask)
+            with torch.no_grad():
+                self.model.residual_weight.copy_(weight.to(self.model.temperature.device))
+                self.model.temperature.copy_(factor.to(self.model.temperature.device))
+            combined = (weight[None, :, None] * head + prior) / factor[None, :, None]
+            after = nll_metrics(combined, targets, mask, self.horizons)
+            for seconds, w in zip(self.horizons, weight.tolist(), strict=True):
+                after[f"residual_weight_h{seconds:g}"] = float(w)
         val_metrics = {**after, **{f"{k}_uncalibrated": v for k, v in before.items()}}
         val_metrics["best_epoch"] = float(self.best_epoch)
         for seconds, t in zip(self.horizons, self.model.temperature.tolist(), strict=True):

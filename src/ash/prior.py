@@ -1,0 +1,190 @@
+"""In-graph parametric priors: the model learns a *correction* to a baseline forecast.
+
+With a prior, the horizon heads output residual logits that are added to the log-probabilities of
+a parametric forecast computed inside the graph from the same window:
+
+    logits = log p_prior(bucket | window) + head(backbone(features))
+
+The final head layer starts at zero, so an untrained model *is* the prior and training only has to
+learn what the prior misses (order flow, drift, regimes). Why this is worth a model option: a
+Gaussian with EWMA volatility, snapped to the price lattice, is an excellent forecast of the
+*scale* and *shape* (which buckets hold a reachable price at all) of short-horizon returns. A
+backbone can learn both from features, but slowly and imprecisely from a few epochs of data; the
+EWMA-Gaussian baseline beat such a model by 0.02–0.04 nats at every horizon on the synthetic
+market. The prior lives in the graph, so the ONNX contract and the Rust runtime are unchanged.
+
+``ewma_gaussian``: σ²_1 is the EWMA of squared 1-bar log returns (bps²) of the reference column
+over the last ``lookback_bars`` (seeded with the training mean), σ_h = s_h·σ_1·√h with a learned
+per-horizon scale s_h, and bucket mass is the N(0, σ_h²) mass of each bucket after its edges are
+moved to the midpoints between reachable prices (``lattice``; the tick is fitted on the training
+windows as the typical smallest non-zero price move, as the baseline does).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ash.components.discretizers.base import bucketize
+from ash.components.ops import log_return_bps
+from ash.config.schema import PriorConfig
+from ash.interfaces import ModelContext
+
+PRIOR_FLOOR = 1e-4
+"""Uniform mixture weight: no bucket gets zero prior mass, so a residual can always revive it."""
+
+
+def lattice_tick(moves: np.ndarray[Any, Any]) -> float:
+    """The price lattice step from absolute price moves: the median of the moves near the 1st
+    percentile of non-zero moves (float32 bars blur each move by ~1e-5; the median of the
+    smallest cluster removes that blur). 0 when nothing moved."""
+    moves = moves[np.isfinite(moves) & (moves > 1e-9)]
+    if len(moves) == 0:
+        return 0.0
+    low = float(np.quantile(moves, 0.01))
+    return float(np.median(moves[moves <= 1.5 * low]))
+
+
+class Prior(nn.Module):
+    """A forecast computed in the graph: ``log p [B, H, K]`` from bars and bucket edges."""
+
+    min_window: int = 1
+
+    def fit(
+        self,
+        windows: torch.Tensor,
+        returns_bps: torch.Tensor | None = None,
+        edges: torch.Tensor | None = None,
+    ) -> None:
+        """Fit constants on training windows ``[N, W, C]``, their forward returns ``[N, H]`` and
+        bucket edges ``[N, H, K + 1]`` (default: nothing to fit)."""
+
+    def forward(self, bars: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class EwmaGaussianPrior(Prior):
+    """``log p_prior [B, H, K]`` from bars ``[B, W, C]`` and bucket edges ``[B, H, K + 1]``."""
+
+    ewma_weights: torch.Tensor
+    seed_weight: torch.Tensor
+    sqrt_horizon_bars: torch.Tensor
+    init_var: torch.Tensor
+    tick: torch.Tensor
+
+    def __init__(self, config: PriorConfig, ctx: ModelContext, price_column: str) -> None:
+        super().__init__()
+        self.price_index = ctx.column(price_column)
+        self.lookback = config.lookback_bars
+        self.min_window = config.lookback_bars + 1
+        self.lattice = config.lattice
+        d = config.decay
+        # v = d^L·v0 + (1 − d)·Σ_j d^(L−1−j)·r_j²: one matrix product instead of a recurrence.
+        powers = torch.arange(self.lookback - 1, -1, -1, dtype=torch.float64)
+        self.register_buffer("ewma_weights", ((1 - d) * d**powers).float())
+        self.register_buffer("seed_weight", torch.tensor(d**self.lookback, dtype=torch.float32))
+        sqrt_h = torch.tensor([math.sqrt(b) for b in ctx.horizon_bars()], dtype=torch.float32)
+        self.register_buffer("sqrt_horizon_bars", sqrt_h)
+        self.register_buffer("init_var", torch.tensor(1.0))
+        self.register_buffer("tick", torch.tensor(0.0))  # lattice step in price units; 0: none
+        self.log_scale = nn.Parameter(torch.zeros(len(sqrt_h)))
+
+    @torch.no_grad()
+    def fit(
+        self,
+        windows: torch.Tensor,
+        returns_bps: torch.Tensor | None = None,
+        edges: torch.Tensor | None = None,
+    ) -> None:
+        """Seed variance and lattice tick from training windows; with their forward returns and
+        edges, also each horizon's scale (the grid point of least training NLL, as the baseline
+        does), so that an untrained model already matches the fitted EWMA Gaussian."""
+        price = windows[:, -self.min_window :, self.price_index].double()
+        r = log_return_bps(price[:, 1:], price[:, :-1])
+        var = float(torch.nanmean(r * r))
+        self.init_var.fill_(var if math.isfinite(var) and var > 0 else 1.0)
+        moves = torch.diff(price, dim=1).abs().flatten().numpy()
+        self.tick.fill_(lattice_tick(moves) if self.lattice else 0.0)
+        self.log_scale.zero_()
+        if returns_bps is not None and edges is not None:
+            self.log_scale.copy_(self._best_log_scales(windows, returns_bps, edges))
+
+    def _best_log_scales(
+        self, windows: torch.Tensor, returns_bps: torch.Tensor, edges: torch.Tensor
+    ) -> torch.Tensor:
+        inner = self.snapped_inner(windows, edges).double()  # [N, H, K - 1]
+        sigma = self.sigma(windows).double()  # [N, H] at scale 1
+        ids = bucketize(returns_bps.double(), edges.double())
+        k = inner.shape[-1] + 1
+        ok = ids >= 0
+        full = torch.cat([torch.full_like(inner[..., :1], -math.inf), inner], dim=-1)
+        full = torch.cat([full, torch.full_like(inner[..., :1], math.inf)], dim=-1)
+        safe = ids.clamp(min=0).unsqueeze(-1)
+        lo = full.gather(-1, safe).squeeze(-1)
+        hi = full.gather(-1, safe + 1).squeeze(-1)
+        best = torch.zeros(sigma.shape[1], dtype=torch.float64)
+        best_nll = torch.full_like(best, math.inf)
+        for log_c in torch.linspace(math.log(0.4), math.log(2.5), 61, dtype=torch.float64):
+            s = sigma * math.exp(float(log_c)) * math.sqrt(2.0)
+            p = 0.5 * (torch.erf(hi / s) - torch.erf(lo / s))
+            logp = torch.log((1 - PRIOR_FLOOR) * p.clamp(min=0.0) + PRIOR_FLOOR / k)
+            nll = -(logp * ok).sum(0) / ok.sum(0).clamp(min=1)
+            better = nll < best_nll
+            best = torch.where(better, log_c, best)
+            best_nll = torch.where(better, nll, best_nll)
+        return best.float()
+
+    def sigma(self, bars: torch.Tensor) -> torch.Tensor:
+        """Per-horizon standard deviations (bps) ``[B, H]``."""
+        price = bars[:, -self.min_window :, self.price_index]
+        r = log_return_bps(price[:, 1:], price[:, :-1])
+        r2 = torch.nan_to_num(r * r, nan=0.0)
+        var = self.seed_weight * self.init_var + r2 @ self.ewma_weights  # [B]
+        sigma_1 = torch.sqrt(torch.clamp(var, min=1e-8))
+        return torch.exp(self.log_scale) * sigma_1.unsqueeze(1) * self.sqrt_horizon_bars
+
+    def snapped_inner(self, bars: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
+        """Inner edges ``[B, H, K - 1]`` moved to the midpoints between reachable prices."""
+        inner = edges[..., 1:-1]
+        if not self.lattice:
+            return inner
+        # Bucket [e_k, e_{k+1}) holds the lattice points j·δ with ceil(e_k/δ) <= j <
+        # ceil(e_{k+1}/δ); their rounding intervals tile the snapped edges below.
+        ref = bars[:, -1, self.price_index]
+        step = (1e4 * self.tick / torch.clamp(ref, min=1e-9)).view(-1, 1, 1)
+        safe = torch.where(step > 0, step, torch.ones_like(step))
+        snapped = (torch.ceil(inner / safe - 1e-6) - 0.5) * safe
+        return torch.where(step > 0, snapped, inner)
+
+    def forward(self, bars: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
+        inner = self.snapped_inner(bars, edges)
+        z = inner / (self.sigma(bars).unsqueeze(-1) * math.sqrt(2.0))
+        cdf = 0.5 * (1.0 + torch.erf(z))
+        zeros = torch.zeros_like(cdf[..., :1])
+        cdf = torch.cat([zeros, cdf, zeros + 1.0], dim=-1)
+        probs = torch.clamp(cdf[..., 1:] - cdf[..., :-1], min=0.0)
+        k = probs.shape[-1]
+        return torch.log((1 - PRIOR_FLOOR) * probs + PRIOR_FLOOR / k)
+
+
+def build_prior(config: PriorConfig, ctx: ModelContext, reference: str) -> Prior | None:
+    """The configured prior module, or ``None`` for ``kind: none``."""
+    if config.kind == "none":
+        return None
+    return EwmaGaussianPrior(config, ctx, config.price_column or reference)
+
+
+def prior_summary(prior: Prior | None) -> dict[str, Any]:
+    """Fitted values worth a line in a report."""
+    if not isinstance(prior, EwmaGaussianPrior):
+        return {"kind": "none"}
+    return {
+        "kind": "ewma_gaussian",
+        "init_var_bps2": float(prior.init_var),
+        "tick": float(prior.tick),
+        "scales": [float(s) for s in torch.exp(prior.log_scale.detach())],
+    }
