@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ash.components.discretizers.base import bucketize
 from ash.config.schema import PriorConfig
 from ash.interfaces import (
     Backbone,
@@ -22,7 +23,7 @@ from ash.interfaces import (
     FeatureBuilder,
     ModelContext,
 )
-from ash.prior import Prior, build_prior
+from ash.prior import Prior, build_prior, fit_bucket_bias
 
 
 class AshModel(nn.Module):
@@ -193,9 +194,24 @@ class AshModel(nn.Module):
         self.feature_mean.copy_(mean.float())
         self.feature_std.copy_(std.float())
         if self.prior is not None:
-            edges = None if returns_bps is None else self.edges(data)
-            targets = None if returns_bps is None else torch.as_tensor(returns_bps).double()
-            self.prior.fit(data, targets, edges)
+            self._fit_prior(data, returns_bps)
+
+    def _fit_prior(
+        self, windows: torch.Tensor, returns_bps: torch.Tensor | np.ndarray[Any, Any] | None
+    ) -> None:
+        """The prior's constants, then the head's output bias relative to the prior."""
+        assert self.prior is not None
+        if returns_bps is None:
+            self.prior.fit(windows)
+            return
+        edges = self.edges(windows)
+        targets = torch.as_tensor(returns_bps).double()
+        self.prior.fit(windows, targets, edges)
+        logp = self.prior(windows, edges)
+        bias = fit_bucket_bias(logp, bucketize(targets, edges.double()))
+        last = list(self.head.children())[-1]
+        assert isinstance(last, nn.Linear)
+        last.bias.copy_(bias.reshape(-1))
 
 
 def _unique_names(features: Sequence[FeatureBuilder]) -> tuple[str, ...]:

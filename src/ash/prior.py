@@ -171,6 +171,36 @@ class EwmaGaussianPrior(Prior):
         return torch.log((1 - PRIOR_FLOOR) * probs + PRIOR_FLOOR / k)
 
 
+def fit_bucket_bias(
+    prior_logp: torch.Tensor, ids: torch.Tensor, *, max_iter: int = 50, l2: float = 1e-4
+) -> torch.Tensor:
+    """Per-horizon bucket offsets ``b[H, K]`` minimising the training NLL of ``prior + b``.
+
+    The head's output bias starts here instead of at zero: the standard "initialise the last
+    bias to the log class frequencies" trick, relative to the prior. Where the prior's shape is
+    wrong everywhere (a Gaussian for 1 s returns that are mostly exactly zero on real data) the
+    model starts at the better of the two instead of learning the offset from scratch. Convex, so
+    LBFGS finds it; a small L2 keeps buckets that training never hits at ~0.
+    """
+    z = prior_logp.detach().double()
+    y = ids.long()
+    ok = y >= 0
+    bias = torch.zeros(z.shape[1:], dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([bias], lr=1.0, max_iter=max_iter, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        logp = torch.log_softmax(z + bias, dim=-1)
+        picked = logp.gather(-1, y.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+        loss = -(picked * ok).sum() / ok.sum().clamp(min=1) + l2 * (bias * bias).sum()
+        loss.backward()  # type: ignore[no-untyped-call]
+        return loss
+
+    with torch.enable_grad():  # callers fit constants under no_grad
+        optimizer.step(closure)  # type: ignore[no-untyped-call]
+    return bias.detach().float()
+
+
 def build_prior(config: PriorConfig, ctx: ModelContext, reference: str) -> Prior | None:
     """The configured prior module, or ``None`` for ``kind: none``."""
     if config.kind == "none":

@@ -22,7 +22,7 @@ from ash.export.fixtures import SERVING_METADATA
 from ash.export.parity import check_parity
 from ash.export.validate import validate_model
 from ash.model import AshModel, build_model
-from ash.prior import EwmaGaussianPrior, prior_summary
+from ash.prior import EwmaGaussianPrior, fit_bucket_bias, prior_summary
 from ash.testing import default_context, make_bars
 
 CTX = default_context()
@@ -159,3 +159,18 @@ def test_a_prior_model_without_lattice_and_fixed_price_column() -> None:
     assert torch.isfinite(probs).all() and (probs > 0).all()
     with pytest.raises(KeyError, match="not_a_column"):
         prior_model(price_column="not_a_column")
+
+
+def test_bucket_bias_recovers_frequencies_the_prior_gets_wrong() -> None:
+    gen = torch.Generator().manual_seed(2)
+    n, k = 20000, 7
+    truth = torch.tensor([0.02, 0.05, 0.1, 0.66, 0.1, 0.05, 0.02])  # mostly "no move"
+    ids = torch.multinomial(truth, n, replacement=True, generator=gen).reshape(n, 1)
+    wide = torch.log_softmax(torch.zeros(n, 1, k), -1)  # a prior that spreads mass evenly
+    bias = fit_bucket_bias(wide, ids)
+    fitted = torch.softmax(wide[0] + bias, -1)[0]
+    assert torch.allclose(fitted, truth, atol=0.01)
+    # a missing target (-1) is ignored, not counted as bucket 0
+    ids[:5000] = -1
+    again = torch.softmax(wide[0] + fit_bucket_bias(wide, ids), -1)[0]
+    assert torch.allclose(again, truth, atol=0.015)
