@@ -60,9 +60,15 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         "tuning",
-        "Tuning: latency constraint and trials/hour",
+        "Tuning: does the latency constraint steer the sampler",
         ("-m", "tests.tune.bench_constraints"),
         "the same study without the feasibility constraint",
+    ),
+    Section(
+        "tuning-throughput",
+        "Tuning: trials/hour of a real study",
+        ("-m", "ash.tune.bench", "--trials", "12"),
+        "plain training runs/hour of the study's base configuration",
     ),
     Section(
         "quality",
