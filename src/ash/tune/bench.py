@@ -93,8 +93,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         "\nThe reference trains the base configuration of the same study once, with the same "
-        "overrides and no tuner. A full-size study's figure (30 trials, default data) is in "
-        "docs/tuning.md."
+        "overrides and no tuner; sampled trials are often larger models, so a trained trial takes "
+        "longer than the reference. A full-size study (16 trials on the default data, 29.8 "
+        "trials/hour) is in docs/tuning.md."
     )
 
 
