@@ -120,3 +120,21 @@ def test_pit_of_a_calibrated_forecaster_is_uniform() -> None:
     counts = m.pit_histogram(values, 10)
     assert counts.sum() == n
     assert counts.min() > 0.9 * n / 10
+
+
+def test_paired_difference_error_bar_sees_autocorrelation() -> None:
+    rng = np.random.default_rng(0)
+    n = 20_000
+    b = rng.normal(size=n)
+    iid = b + 0.01 + rng.normal(size=n)
+    mean, se = m.paired_difference(iid, b)
+    assert mean == pytest.approx(0.01, abs=3 * se)
+    assert se == pytest.approx(1 / np.sqrt(n), rel=0.5)  # independent samples: the usual se
+    # overlapping windows: each difference persists for 500 samples; the naive se would be
+    # ~20x too small, batch means must not be
+    persistent = b + np.repeat(rng.normal(size=n // 500), 500)
+    _, se_slow = m.paired_difference(persistent, b)
+    assert se_slow > 5 * np.std(persistent - b) / np.sqrt(n)
+    # too few samples for 20 blocks: a mean but no error bar
+    short_mean, short_se = m.paired_difference(np.ones(10), np.zeros(10))
+    assert short_mean == 1.0 and np.isnan(short_se)

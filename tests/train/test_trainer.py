@@ -52,6 +52,12 @@ def test_end_to_end_run_folder_with_report_and_plots(ash_root: Path, tmp_path: P
     assert scored["oracle"]["h1"]["n"] <= 150 < scored["model"]["h1"]["n"]
     assert ev["test"]["oracle_subset"]["h1"]["n"] == scored["oracle"]["h1"]["n"]
     assert ev["test"]["oracle_target_agreement"] == 1.0  # the oracle sees our very targets
+    extra = ev["test"]["model_extra"]["h1"]
+    for baseline in ("climatology", "ewma_gaussian", "ewma_gaussian_lattice"):
+        assert extra[f"nll_minus_{baseline}"] == pytest.approx(
+            scored["model"]["h1"]["nll"] - scored[baseline]["h1"]["nll"], abs=1e-9
+        )
+        assert extra[f"nll_minus_{baseline}_se"] > 0
     report = (run / "report.md").read_text()
     assert "## Verdict (test)" in report
     assert "## Calibration" in report
