@@ -32,10 +32,16 @@ from torch import nn
 from ash.components.discretizers.base import bucketize
 from ash.components.ops import log_return_bps
 from ash.config.schema import PriorConfig
+from ash.fitting import lbfgs_minimize
 from ash.interfaces import ModelContext
 
 PRIOR_FLOOR = 1e-4
 """Uniform mixture weight: no bucket gets zero prior mass, so a residual can always revive it."""
+
+
+def floored_log(mass: torch.Tensor, n_buckets: int) -> torch.Tensor:
+    """``log`` of bucket mass mixed with :data:`PRIOR_FLOOR` of a uniform distribution."""
+    return torch.log((1 - PRIOR_FLOOR) * mass.clamp(min=0.0) + PRIOR_FLOOR / n_buckets)
 
 
 def lattice_tick(moves: np.ndarray[Any, Any]) -> float:
@@ -131,7 +137,7 @@ class EwmaGaussianPrior(Prior):
         for log_c in torch.linspace(math.log(0.4), math.log(2.5), 61, dtype=torch.float64):
             s = sigma * math.exp(float(log_c)) * math.sqrt(2.0)
             p = 0.5 * (torch.erf(hi / s) - torch.erf(lo / s))
-            logp = torch.log((1 - PRIOR_FLOOR) * p.clamp(min=0.0) + PRIOR_FLOOR / k)
+            logp = floored_log(p, k)
             nll = -(logp * ok).sum(0) / ok.sum(0).clamp(min=1)
             better = nll < best_nll
             best = torch.where(better, log_c, best)
@@ -166,9 +172,7 @@ class EwmaGaussianPrior(Prior):
         cdf = 0.5 * (1.0 + torch.erf(z))
         zeros = torch.zeros_like(cdf[..., :1])
         cdf = torch.cat([zeros, cdf, zeros + 1.0], dim=-1)
-        probs = torch.clamp(cdf[..., 1:] - cdf[..., :-1], min=0.0)
-        k = probs.shape[-1]
-        return torch.log((1 - PRIOR_FLOOR) * probs + PRIOR_FLOOR / k)
+        return floored_log(cdf[..., 1:] - cdf[..., :-1], cdf.shape[-1] - 1)
 
 
 def fit_bucket_bias(
@@ -186,18 +190,13 @@ def fit_bucket_bias(
     y = ids.long()
     ok = y >= 0
     bias = torch.zeros(z.shape[1:], dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS([bias], lr=1.0, max_iter=max_iter, line_search_fn="strong_wolfe")
 
-    def closure() -> torch.Tensor:
-        optimizer.zero_grad()
+    def loss() -> torch.Tensor:
         logp = torch.log_softmax(z + bias, dim=-1)
         picked = logp.gather(-1, y.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-        loss = -(picked * ok).sum() / ok.sum().clamp(min=1) + l2 * (bias * bias).sum()
-        loss.backward()  # type: ignore[no-untyped-call]
-        return loss
+        return -(picked * ok).sum() / ok.sum().clamp(min=1) + l2 * (bias * bias).sum()
 
-    with torch.enable_grad():  # callers fit constants under no_grad
-        optimizer.step(closure)  # type: ignore[no-untyped-call]
+    lbfgs_minimize(bias, loss, max_iter=max_iter, lr=1.0)  # callers fit under no_grad
     return bias.detach().float()
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ash.fitting import lbfgs_minimize
+
 LOG_T_BOUND = 5.0  # T in [e^-5, e^5]: beyond that the model is broken, not mis-calibrated
 
 
@@ -54,15 +56,12 @@ def apply_temperature(logits: torch.Tensor, temperature: torch.Tensor) -> torch.
 def _fit_one(z: torch.Tensor, y: torch.Tensor, max_iter: int) -> float:
     """The temperature of one horizon: LBFGS on log T (positive T, well-conditioned)."""
     log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS([log_t], lr=0.5, max_iter=max_iter, line_search_fn="strong_wolfe")
-
-    def closure() -> torch.Tensor:
-        optimizer.zero_grad()
-        loss = F.cross_entropy(z / log_t.clamp(-LOG_T_BOUND, LOG_T_BOUND).exp(), y)
-        loss.backward()  # type: ignore[no-untyped-call]
-        return loss
-
-    optimizer.step(closure)  # type: ignore[no-untyped-call]
+    lbfgs_minimize(
+        log_t,
+        lambda: F.cross_entropy(z / log_t.clamp(-LOG_T_BOUND, LOG_T_BOUND).exp(), y),
+        max_iter=max_iter,
+        lr=0.5,
+    )
     return float(log_t.detach().clamp(-LOG_T_BOUND, LOG_T_BOUND).exp())
 
 
@@ -104,20 +103,14 @@ def _fit_weight_and_temperature(
     # w = sigmoid(u) keeps the weight in (0, 1) with a gradient everywhere (a clamp would stall
     # LBFGS on its boundary); start near 1, i.e. near the trained model.
     params = torch.tensor([4.0, 0.0], dtype=torch.float64, requires_grad=True)  # u, log T
-    optimizer = torch.optim.LBFGS(
-        [params], lr=0.5, max_iter=max_iter, line_search_fn="strong_wolfe"
-    )
 
     def constrained() -> tuple[torch.Tensor, torch.Tensor]:
         return torch.sigmoid(params[0]), params[1].clamp(-LOG_T_BOUND, LOG_T_BOUND)
 
-    def closure() -> torch.Tensor:
-        optimizer.zero_grad()
+    def loss() -> torch.Tensor:
         w, log_t = constrained()
-        loss = F.cross_entropy((w * head + prior) / log_t.exp(), y)
-        loss.backward()  # type: ignore[no-untyped-call]
-        return loss
+        return F.cross_entropy((w * head + prior) / log_t.exp(), y)
 
-    optimizer.step(closure)  # type: ignore[no-untyped-call]
+    lbfgs_minimize(params, loss, max_iter=max_iter, lr=0.5)
     w, log_t = constrained()
     return float(w.detach()), float(log_t.detach().exp())

@@ -109,8 +109,10 @@ def predict_logits(
     """Logits ``[N, H, K]`` (fp32, CPU), target ids and mask ``[N, H]`` for window ends.
 
     ``parts``: logits ``[2, N, H, K]`` instead, the uncalibrated head logits and the prior's
-    log-probabilities (zeros without a prior) — what calibration of a prior model fits on.
+    log-probabilities — what calibration of a model with a prior fits on.
     """
+    if parts and model.prior is None:
+        raise ValueError("predict_logits(parts=True) needs a model with a prior")
     model.eval()
     out_logits, out_targets, out_mask = [], [], []
     for start in range(0, len(ends), batch_size):
@@ -119,7 +121,8 @@ def predict_logits(
         with autocast():
             if parts:
                 head, prior = model.logit_parts(windows)
-                logits = torch.stack([head, torch.zeros_like(head) if prior is None else prior])
+                assert prior is not None
+                logits = torch.stack([head, prior])
             else:
                 logits = model.logits(windows)
             edges = model.edges(windows)
