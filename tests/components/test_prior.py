@@ -174,3 +174,19 @@ def test_bucket_bias_recovers_frequencies_the_prior_gets_wrong() -> None:
     ids[:5000] = -1
     again = torch.softmax(wide[0] + fit_bucket_bias(wide, ids), -1)[0]
     assert torch.allclose(again, truth, atol=0.015)
+
+
+def test_calibration_parts_need_a_prior() -> None:
+    from ash.train.trainer import predict_logits
+
+    model = build_model(
+        CTX,
+        8,
+        [(Returns, Returns.Config(lookbacks=(1, 5)))],
+        (TransformerBackbone, TransformerBackbone.Config(d_model=16, n_layers=1, n_heads=2)),
+        (LogReturnDiscretizer, LogReturnDiscretizer.Config(n_buckets=21)),
+    )
+    bars = make_bars(1, model.window + 10, CTX.bar_columns, seed=12)[0]
+    returns = torch.zeros(len(bars), len(CTX.horizons), dtype=torch.float64)
+    with pytest.raises(ValueError, match="needs a model with a prior"):
+        predict_logits(model, bars, returns, np.array([model.window]), 8, parts=True)
