@@ -142,10 +142,15 @@ def test_latency_first_with_real_candidates(tmp_path: Path) -> None:
     assert huge and all(t.user_attrs[STATE_ATTR] == STATE_LATENCY for t in huge)
     assert all(t.user_attrs["latency_p99_ms"] > BUDGET_MS for t in huge)
     assert all(c["d_model"] == 8 for c in trainer.calls)  # the huge one was never trained
+    # The rule, judged on what was measured (a loaded machine may push TINY over too): every
+    # candidate over budget is pruned before training, every one within budget is trained.
+    over = [t for t in trials if t.user_attrs["latency_p99_ms"] > BUDGET_MS]
+    assert all(t.user_attrs[STATE_ATTR] == STATE_LATENCY for t in over)
     completed = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(completed) == len(trials) - len(over)
     for t in completed:
         assert t.user_attrs["latency_p99_ms"] <= BUDGET_MS
-    assert outcome.summary.pruned_latency == len(huge)
+    assert outcome.summary.pruned_latency == len(over)
     assert outcome.summary.completed == len(completed) == len(trainer.calls)
     runtime = trials[0].user_attrs["latency_runtime"]
     assert f"measured on: {runtime}" in (outcome.out_dir / "report.md").read_text()
