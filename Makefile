@@ -17,4 +17,4 @@ bench: setup
 	.venv/bin/ash bench
 
 clean:
-	rm -rf .venv inference-rs/target experiments/runs
+	rm -rf .venv .venv-py* inference-rs/target experiments/runs

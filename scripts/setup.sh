@@ -13,18 +13,34 @@ if ! command -v uv >/dev/null 2>&1 && [ ! -x "$HOME/.local/bin/uv" ]; then
 fi
 UV=$(command -v uv || echo "$HOME/.local/bin/uv")
 
+# ASH_VENV: where to install (default .venv; scripts/test.sh uses .venv-pyX.Y for other Pythons).
+# ASH_PYTHON: the interpreter (default python3.11, else python3). ASH_GPU=1: onnxruntime-gpu.
+VENV=${ASH_VENV:-.venv}
 PYTHON=${ASH_PYTHON:-$(command -v python3.11 || command -v python3)}
-if [ ! -x .venv/bin/python ]; then
-    log "creating .venv with $PYTHON"
-    "$UV" venv --quiet --python "$PYTHON" .venv
+if [ ! -x "$VENV/bin/python" ]; then
+    log "creating $VENV with $PYTHON"
+    # --seed: pip inside the venv, so `pip install -e plugins/...` works as the README says.
+    "$UV" venv --quiet --seed --python "$PYTHON" "$VENV"
 fi
 
-log "installing ash, dev tools and first-party plugins"
+if [ "${ASH_GPU:-0}" = 1 ]; then
+    extras="dev,gpu" ort_want=onnxruntime-gpu ort_other=onnxruntime
+else
+    extras="dev" ort_want=onnxruntime ort_other=onnxruntime-gpu
+fi
+log "installing ash[$extras], dev tools and first-party plugins into $VENV"
 plugin_args=()
 for plugin in plugins/*/; do
     [ -f "$plugin/pyproject.toml" ] && plugin_args+=(-e "$plugin")
 done
-"$UV" pip install --quiet --python .venv/bin/python -e ".[dev]" "${plugin_args[@]}"
+"$UV" pip install --quiet --python "$VENV/bin/python" -e ".[$extras]" "${plugin_args[@]}"
+# Both ONNX Runtime wheels ship the same `onnxruntime` package: keep exactly one of them.
+if "$UV" pip show --quiet --python "$VENV/bin/python" "$ort_other" >/dev/null 2>&1; then
+    log "keeping $ort_want only: removing $ort_other, reinstalling $ort_want"
+    "$UV" pip uninstall --quiet --python "$VENV/bin/python" "$ort_other"
+    "$UV" pip install --quiet --python "$VENV/bin/python" --reinstall-package "$ort_want" "$ort_want"
+fi
+[ -n "${ASH_SKIP_RUST:-}" ] && { log "ready: $VENV/bin/ash (Rust build skipped)"; exit 0; }
 
 if [ -f inference-rs/Cargo.toml ]; then
     if ! command -v cargo >/dev/null 2>&1; then
@@ -34,4 +50,4 @@ if [ -f inference-rs/Cargo.toml ]; then
     log "building the Rust runtime (inference-rs)"
     cargo build --quiet --release --manifest-path inference-rs/Cargo.toml
 fi
-log "ready: .venv/bin/ash"
+log "ready: $VENV/bin/ash"

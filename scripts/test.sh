@@ -14,6 +14,20 @@ if [ -f inference-rs/Cargo.toml ]; then
     echo "== cargo clippy"; cargo clippy --quiet --release --manifest-path inference-rs/Cargo.toml --all-targets -- -D warnings
     echo "== cargo test"; cargo test --release --manifest-path inference-rs/Cargo.toml
 fi
-echo "== pytest"
+echo "== pytest ($(python --version))"
 workers=${ASH_TEST_WORKERS:-2}
 pytest -n "$workers" --dist loadgroup "$@"
+
+# The suite again on each newer Python in ASH_EXTRA_PYTHONS (default 3.12; "" skips), each in its
+# own venv beside .venv; the Rust binary built above is shared.
+for version in ${ASH_EXTRA_PYTHONS-3.12}; do
+    interpreter=$(command -v "python$version" || true)
+    if [ -z "$interpreter" ]; then
+        echo "test.sh: python$version is not on PATH; install it (pyenv install $version) or set ASH_EXTRA_PYTHONS" >&2
+        exit 1
+    fi
+    venv=".venv-py$version"
+    ASH_VENV="$venv" ASH_PYTHON="$interpreter" ASH_SKIP_RUST=1 scripts/setup.sh
+    echo "== pytest ($("$venv/bin/python" --version))"
+    PATH="$PWD/$venv/bin:$PATH" "$venv/bin/python" -m pytest -n "$workers" --dist loadgroup "$@"
+done
