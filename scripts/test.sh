@@ -20,8 +20,21 @@ pytest -n "$workers" --dist loadgroup "$@"
 
 # The suite again on each newer Python in ASH_EXTRA_PYTHONS (default 3.12; "" skips), each in its
 # own venv beside .venv; the Rust binary built above is shared.
+# A working pythonX.Y: on PATH, else in pyenv's versions (a pyenv shim for a version that is
+# installed but not selected exists on PATH and fails when run).
+find_python() {
+    local candidate
+    for candidate in "$(command -v "python$1" 2>/dev/null)" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$1"*/bin/"python$1"; do
+        if [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" -c "" >/dev/null 2>&1; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
 for version in ${ASH_EXTRA_PYTHONS-3.12}; do
-    interpreter=$(command -v "python$version" || true)
+    interpreter=$(find_python "$version" || true)
     if [ -z "$interpreter" ]; then
         echo "test.sh: python$version is not on PATH; install it (pyenv install $version) or set ASH_EXTRA_PYTHONS" >&2
         exit 1
