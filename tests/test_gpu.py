@@ -16,9 +16,9 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from ash.cli.serve import build_command
-from ash.export.bench import SIZES, build
+from ash.bench.graph import SIZES, build
 from ash.export.exporter import export_model
+from ash.runtime import build_command
 from ash.testing import make_bars
 from ash.train.trainer import select_precision
 
