@@ -1,7 +1,7 @@
 """``regime_buckets``: one-hot regimes of implied vol, realized vol and relative volume.
 
-Built on the auxiliary discretizers of :mod:`ash.components.features.regime_bucketizer`; a variable
-whose edge list is empty is left out (e.g. ``iv_edges: []`` for bars without options).
+Built on the input discretizers of :mod:`ash.components.features.regime_bucketizer`; a
+variable whose edge list is empty is left out (e.g. ``iv_edges: []`` for bars without options).
 """
 
 from __future__ import annotations
