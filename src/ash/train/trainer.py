@@ -31,6 +31,7 @@ from ash.pipeline import PreparedData, load_bar_data, prepare_data
 from ash.scoring import nll_metrics, nll_sums, score_windows
 from ash.train import distributed as ddp
 from ash.train.calibration import calibrate
+from ash.train.device import select_device, select_precision
 from ash.train.history import write_history
 from ash.train.metadata import run_metadata
 from ash.train.schedule import warmup_cosine
@@ -57,25 +58,6 @@ class _LogitsAndEdges(nn.Module):
 
     def forward(self, bars: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.model.logits(bars), self.model.edges(bars)
-
-
-def select_device(choice: str) -> torch.device:
-    if choice == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("train.device is 'cuda' but no CUDA GPU is visible; use auto or cpu")
-    if choice == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(choice)
-
-
-def select_precision(choice: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype, or None for fp32. CPU always trains in fp32."""
-    if device.type != "cuda" or choice == "fp32":
-        return None
-    if choice == "fp16":
-        return torch.float16
-    if choice == "bf16" or torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    return torch.float16
 
 
 def make_loss(resolved: ResolvedExperiment, n_horizons: int, n_buckets: int) -> Loss[Any]:
