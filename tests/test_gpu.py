@@ -16,11 +16,11 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from ash.cli.serve import build_command
-from ash.export.bench import SIZES, build
+from ash.bench.graph import SIZES, build
 from ash.export.exporter import export_model
+from ash.runtime import build_command
 from ash.testing import make_bars
-from ash.train.trainer import select_precision
+from ash.train.device import select_precision
 
 REPO = Path(__file__).resolve().parents[1]
 HAS_CUDA = torch.cuda.is_available()

@@ -1,6 +1,6 @@
 """Rust runtime vs bare ONNX Runtime vs Python ONNX Runtime vs PyTorch eager, in one run.
 
-Exports the default experiment's model at the three sizes of ``ash.export.bench`` (untrained:
+Exports the default experiment's model at the three sizes of ``ash.bench.graph`` (untrained:
 latency depends on the architecture, not the weights), runs ``ash-serve bench`` on them (Rust
 ``predict``, bare ``Session::run``, Python ONNX Runtime reference, batched throughput), then
 times PyTorch eager on the same modules, 1 thread, batch 1, and prints both tables.
@@ -20,10 +20,11 @@ from pathlib import Path
 
 import torch
 
-from ash.cli.serve import repo_root, serve_binary
-from ash.export.bench import SIZES, build, torch_latency
+from ash.bench.graph import SIZES, build, torch_latency
 from ash.export.exporter import export_model
 from ash.export.synthetic import synthetic_bars
+from ash.paths import repo_root
+from ash.runtime import serve_binary
 from ash.runtime_lib import onnxruntime_library
 
 
@@ -45,7 +46,7 @@ def main(argv: list[str]) -> int:
     cmd = [str(serve_binary()), "bench", *(str(p) for _, p in models.values())]
     cmd += ["--iters", str(args.iters), "--python", sys.executable]
     subprocess.run(cmd, env=env, check=True)
-    print("\nPyTorch eager, same modules, 1 thread, batch 1 (ash.export.bench.torch_latency):\n")
+    print("\nPyTorch eager, same modules, 1 thread, batch 1 (ash.bench.graph.torch_latency):\n")
     print("| model | torch eager p50 µs | torch eager p99 µs |\n|---|---:|---:|")
     for name, (model, _) in models.items():
         bars = torch.from_numpy(synthetic_bars(model.ctx.bar_columns, model.window, 1))

@@ -46,9 +46,9 @@ class AshModel(nn.Module):
         self,
         ctx: ModelContext,
         steps: int,
-        features: Sequence[FeatureBuilder],
-        backbone: Backbone,
-        discretizer: Discretizer,
+        features: Sequence[FeatureBuilder[Any]],
+        backbone: Backbone[Any],
+        discretizer: Discretizer[Any],
         *,
         head_hidden: int | None = None,
         dropout: float = 0.0,
@@ -79,7 +79,7 @@ class AshModel(nn.Module):
         self.prior = prior
         self.window = max(
             warmup + steps,
-            int(getattr(discretizer, "min_window", 1)),
+            discretizer.min_window,
             prior.min_window if prior is not None else 1,
         )
         n_out = len(self.horizons) * self.n_buckets
@@ -214,7 +214,7 @@ class AshModel(nn.Module):
         last.bias.copy_(bias.reshape(-1))
 
 
-def _unique_names(features: Sequence[FeatureBuilder]) -> tuple[str, ...]:
+def _unique_names(features: Sequence[FeatureBuilder[Any]]) -> tuple[str, ...]:
     names: list[str] = []
     for i, f in enumerate(features):
         prefix = f.name if sum(g.name == f.name for g in features) == 1 else f"{f.name}{i}"
@@ -225,9 +225,9 @@ def _unique_names(features: Sequence[FeatureBuilder]) -> tuple[str, ...]:
 def build_model(
     ctx: ModelContext,
     steps: int,
-    features: Sequence[tuple[type[FeatureBuilder], ComponentConfig]],
-    backbone: tuple[type[Backbone], ComponentConfig],
-    discretizer: tuple[type[Discretizer], ComponentConfig],
+    features: Sequence[tuple[type[FeatureBuilder[Any]], ComponentConfig]],
+    backbone: tuple[type[Backbone[Any]], ComponentConfig],
+    discretizer: tuple[type[Discretizer[Any]], ComponentConfig],
     *,
     head_hidden: int | None = None,
     dropout: float = 0.0,

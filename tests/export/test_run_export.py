@@ -44,8 +44,8 @@ def _make_run(tmp_path: Path) -> Path:
 
     from ash import runs
     from ash.bars.columns import CORE_COLUMNS
+    from ash.checkpoint import save_checkpoint
     from ash.config import resolve
-    from ash.train.checkpoint import save_checkpoint
 
     raw = yaml.safe_load(Path("configs/default.yaml").read_text())
     raw["data"]["source"] = {"kind": "duckdb", "path": str(tmp_path / "none.duckdb")}
@@ -112,8 +112,8 @@ def test_parity_uses_the_runs_validation_windows(
 ) -> None:
     import numpy as np
 
+    from ash import pipeline
     from ash.bars.columns import CORE_COLUMNS
-    from ash.data import pipeline
     from ash.export.run import export_run
     from ash.export.synthetic import synthetic_bars
 

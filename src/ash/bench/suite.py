@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
+from ash.paths import repo_root
+
+REPO = repo_root()
 
 
 @dataclass(frozen=True)
@@ -31,13 +33,13 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "bars",
         "Bar building (ticks/s)",
-        ("-m", "ash.bars.bench", "--repeats", "5"),
+        ("-m", "ash.bench.bars", "--repeats", "5"),
         "a naive pandas resample of the same ticks",
     ),
     Section(
         "synthetic",
         "Synthetic market: seconds per simulated session",
-        ("-m", "ash.synthetic.bench", "--repeats", "3"),
+        ("-m", "ash.bench.synthetic", "--repeats", "3"),
         "drawing the session's random numbers alone",
     ),
     Section(
@@ -49,7 +51,7 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "graph",
         "Exported graph: ONNX Runtime latency before/after optimisation, parity",
-        ("-m", "ash.export.bench", "--iters", "300", "--rounds", "3"),
+        ("-m", "ash.bench.graph", "--iters", "300", "--rounds", "3"),
         "the raw exported graph with ORT optimisation off, and PyTorch eager",
     ),
     Section(
@@ -67,7 +69,7 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "tuning-throughput",
         "Tuning: trials/hour of a real study",
-        ("-m", "ash.tune.bench", "--trials", "12"),
+        ("-m", "ash.bench.tuning", "--trials", "12"),
         "plain training runs/hour of the study's base configuration",
     ),
     Section(

@@ -12,25 +12,24 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from pathlib import Path
 
 import torch
 
+from ash.bars.columns import bar_columns
 from ash.config import load_experiment
 from ash.model import AshModel
+from ash.paths import repo_root
 from ash.runs import make_model
 from ash.testing import make_bars
 
 BACKBONES = ("transformer", "gru", "tcn")
-REPO = Path(__file__).resolve().parents[3]
+REPO = repo_root()
 
 
 def _model(backbone: str) -> AshModel:
     resolved = load_experiment(
         REPO / "configs" / "default.yaml", [f"model.backbone={{kind: {backbone}}}"]
     )
-    from ash.bars.columns import bar_columns
-
     return make_model(resolved, bar_columns())
 
 

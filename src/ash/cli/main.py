@@ -19,6 +19,7 @@ from ash.cli.serve import serve as serve_command
 from ash.cli.train import train_command
 from ash.cli.tune import tune as tune_command
 from ash.config import ConfigError, load_experiment
+from ash.paths import repo_root
 from ash.registry import get_registry
 
 app = typer.Typer(
@@ -107,9 +108,9 @@ def demo(
     where the report is and a table of the model against the baselines per horizon, plus the
     latency of the Rust runtime serving the exported model.
     """
-    from ash.main_job import run_main_job
+    from ash.jobs.main_job import run_main_job
 
-    repo = Path(__file__).resolve().parents[3]
+    repo = repo_root()
     chosen = experiment or repo / "configs" / ("default.yaml" if synthetic else "spy.yaml")
     try:
         run_main_job(chosen, repo, console, overrides)

@@ -40,10 +40,10 @@ def train_command(
     Under torchrun every process trains a shard of each global batch (DDP); only rank 0 writes.
     """
     from ash import runs
+    from ash.checkpoint import CheckpointError
     from ash.evaluate import evaluate_run
-    from ash.evaluate.walkforward import run_walk_forward
+    from ash.jobs.walkforward import run_walk_forward
     from ash.train import run_training
-    from ash.train.checkpoint import CheckpointError
     from ash.train.distributed import launched_by_torchrun
 
     try:

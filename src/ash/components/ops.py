@@ -1,7 +1,9 @@
-"""Small ONNX-friendly tensor helpers shared by discretizers and feature builders.
+"""Public, ONNX-friendly tensor helpers for feature builders and discretizers (plugins too).
 
-All helpers work on ``[B, W]`` series along the time axis (dim 1), are causal (the value at ``t``
-uses positions ``<= t`` only), use no Python loops over time, and export with opset 17.
+Everything in ``__all__`` is public API (docs/plugins.md): a plugin may build on it and it keeps
+its meaning across releases. All helpers work on ``[B, W]`` series along the time axis (dim 1),
+are causal (the value at ``t`` uses positions ``<= t`` only), use no Python loops over time,
+guard every log and division so outputs stay finite, and export with opset 17.
 """
 
 from __future__ import annotations
@@ -10,6 +12,22 @@ import torch
 
 BPS = 1e4
 EPS = 1e-12
+
+__all__ = [
+    "BPS",
+    "bps_from_diff",
+    "lag",
+    "log1p_accurate",
+    "log_return_bps",
+    "rolling_corr",
+    "rolling_count",
+    "rolling_mean",
+    "rolling_std",
+    "rolling_sum",
+    "safe_div",
+    "safe_log",
+    "signed_log",
+]
 
 
 def log1p_accurate(x: torch.Tensor) -> torch.Tensor:

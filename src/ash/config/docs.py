@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from ash.config.schema import ComponentSpec, Experiment
-from ash.registry import KIND_LABELS, Registry, load_registry
+from ash.kinds import BY_NAME
+from ash.registry import Registry, load_registry
 
 OUTPUT = Path("docs/experiment-schema.md")
 
@@ -96,7 +97,7 @@ def render(registry: Registry) -> str:
         builtins = {n: i for n, i in by_name.items() if i.plugin.distribution == "ash"}
         if not builtins:
             continue
-        out += [f"### {KIND_LABELS[kind]}s", ""]
+        out += [f"### {BY_NAME[kind].plural}", ""]
         for name, info in sorted(builtins.items()):
             doc = (info.cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
             out += [f"#### `{name}`", "", doc, ""]

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ash.data import profile_plots, quality
-from ash.data.store import EVENT_KINDS, DuckDBStore
+from ash.data.sources.store import EVENT_KINDS, DuckDBStore
 
 COLUMN_DOCS: dict[str, dict[str, tuple[str, str]]] = {
     "trades": {

@@ -9,10 +9,8 @@ the manifest is what the Python validator really reports.
 
 from __future__ import annotations
 
-import io
 import json
 import sys
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,10 +32,10 @@ from ash.export.contract import (
 )
 from ash.export.decode import DEFAULT_QUANTILES, summarize
 from ash.export.exporter import contract_metadata, export_model, set_metadata
-from ash.export.session import cpu_session
 from ash.export.synthetic import synthetic_bars
 from ash.export.toy import ToyContractModel
 from ash.export.validate import validate_model
+from ash.onnx_io import cpu_session, export_onnx
 
 FORMAT_VERSION = 1
 N_WINDOWS = 8
@@ -85,21 +83,15 @@ def _raw_export(
     model: nn.Module, example: torch.Tensor, path: Path, *, dynamic: bool, opset: int = 17
 ) -> None:
     """Export without the exporter's safety checks (so the model can break the contract)."""
-    buffer = io.BytesIO()
-    axes = {n: {0: "batch"} for n in (INPUT_NAME, *OUTPUT_NAMES)} if dynamic else None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model,
-            (example,),
-            buffer,  # type: ignore[arg-type]
-            input_names=[INPUT_NAME],
-            output_names=list(OUTPUT_NAMES),
-            dynamic_axes=axes,
-            opset_version=opset,
-            dynamo=False,
-        )
-    proto = onnx.load_model_from_string(buffer.getvalue())
+    graph = export_onnx(
+        model,
+        (example,),
+        input_names=[INPUT_NAME],
+        output_names=OUTPUT_NAMES,
+        opset=opset,
+        batch_axis="batch" if dynamic else None,
+    )
+    proto = onnx.load_model_from_string(graph)
     meta = contract_metadata(_toy(), SERVING_METADATA)
     _declare_output_shapes(proto, meta, dynamic=dynamic)
     set_metadata(proto, meta)

@@ -31,9 +31,9 @@ from ash.export.contract import (
     PROBS_SUM_TOLERANCE,
 )
 from ash.export.metadata import check_metadata
-from ash.export.session import cpu_session
 from ash.export.synthetic import synthetic_bars
 from ash.export.violations import ContractViolationError, Violation
+from ash.onnx_io import cpu_session
 
 FLOAT32 = "tensor(float)"
 RUN_BATCHES: tuple[int, ...] = (1, 16)

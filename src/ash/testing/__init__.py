@@ -34,7 +34,7 @@ from ash.testing.onnx_check import check_onnx_parity, export_onnx
 
 
 def check_component(
-    cls: type[Component], config: ComponentConfig | None = None, **options: Any
+    cls: type[Component[Any]], config: ComponentConfig | None = None, **options: Any
 ) -> None:
     """Run every check for ``cls``'s kind: config round-trip first, then the kind's module checks
     (``check_feature_builder``, ``check_discretizer``, ``check_backbone``, ``check_loss``; a

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,7 +20,8 @@ from ash.interfaces import (
     Loss,
     ModelContext,
 )
-from ash.testing.bars import make_bars, make_extreme_bars, make_returns
+from ash.model import AshModel
+from ash.testing.bars import ALL_COLUMNS, make_bars, make_extreme_bars, make_returns
 from ash.testing.config_check import default_config
 from ash.testing.errors import ConformanceError
 from ash.testing.onnx_check import check_onnx_parity
@@ -29,8 +31,6 @@ DEFAULT_HORIZONS = (1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 
 def default_context(columns: tuple[str, ...] | None = None) -> ModelContext:
     """1 s bars with every core, option and context column; the default horizons."""
-    from ash.testing.bars import ALL_COLUMNS
-
     return ModelContext(columns or ALL_COLUMNS, 1.0, DEFAULT_HORIZONS)
 
 
@@ -70,7 +70,7 @@ def _check_grads(module: nn.Module, loss: torch.Tensor, what: str, require_all: 
 
 
 def check_feature_builder(
-    cls: type[FeatureBuilder],
+    cls: type[FeatureBuilder[Any]],
     config: ComponentConfig | None = None,
     ctx: ModelContext | None = None,
     *,
@@ -143,7 +143,7 @@ def check_feature_builder(
 
 
 def check_discretizer(
-    cls: type[Discretizer],
+    cls: type[Discretizer[Any]],
     config: ComponentConfig | None = None,
     ctx: ModelContext | None = None,
     *,
@@ -205,7 +205,7 @@ def check_discretizer(
 
 
 def check_backbone(
-    cls: type[Backbone],
+    cls: type[Backbone[Any]],
     config: ComponentConfig | None = None,
     *,
     n_features: int = 7,
@@ -244,7 +244,7 @@ def check_backbone(
 
 
 def check_loss(
-    cls: type[Loss],
+    cls: type[Loss[Any]],
     config: ComponentConfig | None = None,
     *,
     n_horizons: int = 3,
@@ -296,8 +296,6 @@ def check_loss(
 def check_model(model: nn.Module, *, batch: int = 2, onnx: bool = True, seed: int = 0) -> None:
     """An assembled model (``AshModel``): contract outputs, probabilities sum to 1, edges valid,
     no hidden state between calls, batch independence, gradients, ONNX parity of both outputs."""
-    from ash.model import AshModel
-
     if not isinstance(model, AshModel):
         raise ConformanceError(
             f"check_model wants an ash.model.AshModel, got {type(model).__name__}"

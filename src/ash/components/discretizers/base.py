@@ -8,7 +8,7 @@ return maps to exactly one bucket, however extreme.
 
 from __future__ import annotations
 
-from typing import ClassVar, Final
+from typing import ClassVar, Final, TypeVar
 
 import torch
 from pydantic import Field, field_validator
@@ -96,22 +96,17 @@ def horizon_factor(horizon_s: float, ref_horizon_s: float, scaling: str) -> floa
     return 1.0
 
 
-class EdgeDiscretizer(Discretizer):
-    """Base of the built-ins: ``min_window`` bars needed by ``forward`` and ``n_buckets``.
+SymmetricConfigT = TypeVar("SymmetricConfigT", bound=SymmetricConfig)
 
-    ``min_window`` is read by :func:`ash.model.build_model` (default 1 for third-party classes
-    without it) so that a discretizer that looks back (e.g. ``vol_scaled``) gets enough bars.
-    """
 
-    min_window: int = 1
+class EdgeDiscretizer(Discretizer[SymmetricConfigT]):
+    """Base of the built-ins: ``n_buckets`` from the config, edges expanded to the batch."""
+
     uses_columns: ClassVar[tuple[str, ...]] = ()
 
     @property
     def n_buckets(self) -> int:
-        k = getattr(self.config, "n_buckets", None)
-        if not isinstance(k, int):
-            raise TypeError(f"{type(self).__name__}: config has no integer n_buckets")
-        return k
+        return self.config.n_buckets
 
     def _static_edges(self, inner: torch.Tensor, bars: torch.Tensor) -> torch.Tensor:
         """Expand per-horizon inner edges ``[H, K - 1]`` to ``[B, H, K + 1]`` for ``bars``."""

@@ -10,7 +10,7 @@ most half the price (edges stay far inside the sentinels even on a broken price)
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Literal
 
 import torch
 from pydantic import Field
@@ -23,7 +23,7 @@ from ash.components.discretizers.base import (
     with_sentinels,
 )
 from ash.components.ops import BPS, log1p_accurate
-from ash.interfaces import ComponentConfig, ModelContext
+from ash.interfaces import ModelContext
 
 
 class FixedWidthConfig(SymmetricConfig):
@@ -43,16 +43,14 @@ def snap_to_odd_half_ticks(width_ticks: float) -> float:
     return 0.5 * halves
 
 
-class FixedWidthDiscretizer(EdgeDiscretizer):
+class FixedWidthDiscretizer(EdgeDiscretizer[FixedWidthConfig]):
     """Static price-unit buckets, mapped to bps through the last bar's price."""
 
     inner_price_edges: torch.Tensor
     name = "fixed_width"
-    Config: ClassVar[type[ComponentConfig]] = FixedWidthConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: FixedWidthConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, FixedWidthConfig)
         self.price_index = ctx.column(config.price_column)
         widths = [
             config.tick_size

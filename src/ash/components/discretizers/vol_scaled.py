@@ -9,8 +9,6 @@ sentinels.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 from pydantic import Field
 
@@ -22,7 +20,7 @@ from ash.components.discretizers.base import (
     with_sentinels,
 )
 from ash.components.ops import log_return_bps
-from ash.interfaces import ComponentConfig, ModelContext
+from ash.interfaces import ModelContext
 
 
 class VolScaledConfig(SymmetricConfig):
@@ -34,17 +32,15 @@ class VolScaledConfig(SymmetricConfig):
     price_column: str = Field("mid", description="Bar column whose returns define volatility.")
 
 
-class VolScaledDiscretizer(EdgeDiscretizer):
+class VolScaledDiscretizer(EdgeDiscretizer[VolScaledConfig]):
     """Window-dependent edges: a centred uniform grid scaled by realized volatility."""
 
     sqrt_horizon_bars: torch.Tensor
     grid: torch.Tensor
     name = "vol_scaled"
-    Config: ClassVar[type[ComponentConfig]] = VolScaledConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: VolScaledConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, VolScaledConfig)
         self.price_index = ctx.column(config.price_column)
         self.lookback = config.lookback_bars
         self.min_window = config.lookback_bars + 1

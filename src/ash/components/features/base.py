@@ -8,17 +8,17 @@ from typing import Annotated
 import torch
 from pydantic import AfterValidator
 
-from ash.interfaces import ComponentConfig, FeatureBuilder, ModelContext
+from ash.interfaces import ConfigT, FeatureBuilder, ModelContext
 
 
-class ColumnFeatureBuilder(FeatureBuilder):
+class ColumnFeatureBuilder(FeatureBuilder[ConfigT]):
     """Resolves its required columns to indices once, at build time (fails fast if missing).
 
     Subclasses call :meth:`declare` in ``__init__`` and implement ``forward`` with
     :meth:`col` to read a ``[B, W]`` column series.
     """
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: ConfigT, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
         self._columns: tuple[str, ...] = ()
         self._names: tuple[str, ...] = ()

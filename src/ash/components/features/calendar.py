@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import ClassVar
 
 import torch
 from pydantic import Field
@@ -19,16 +18,14 @@ class TimeOfDayConfig(ComponentConfig):
     gap_lookback: int = Field(300, ge=1, description="Bars to look back for a session start.")
 
 
-class TimeOfDay(ColumnFeatureBuilder):
+class TimeOfDay(ColumnFeatureBuilder[TimeOfDayConfig]):
     """``session_frac`` (0 at open, 1 at close, clipped to [−0.5, 1.5]), its sine and cosine,
     and ``recent_session_start`` (1 if a session start/gap flag is within ``gap_lookback`` bars)."""
 
     name = "time_of_day"
-    Config: ClassVar[type[ComponentConfig]] = TimeOfDayConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: TimeOfDayConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, TimeOfDayConfig)
         if config.session_close_s <= config.session_open_s:
             raise ValueError(
                 f"session_close_s ({config.session_close_s}) must be after session_open_s "

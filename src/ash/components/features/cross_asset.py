@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 from pydantic import Field
 
@@ -23,16 +21,14 @@ class CrossAssetConfig(ComponentConfig):
     lead_lag_window: int = Field(300, ge=2, description="Window (bars) of lead-lag correlation.")
 
 
-class CrossAsset(ColumnFeatureBuilder):
+class CrossAsset(ColumnFeatureBuilder[CrossAssetConfig]):
     """``ctx_ret_L``: context log return (bps); ``ctx_corr_N``: correlation of 1-bar returns over
     N bars; ``ctx_leadlag_k``: correlation of own r[t] with context r[t − k] (0 when flat)."""
 
     name = "cross_asset"
-    Config: ClassVar[type[ComponentConfig]] = CrossAssetConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: CrossAssetConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, CrossAssetConfig)
         self.cfg = config
         names = [
             *(f"ctx_ret_{n}" for n in config.return_lookbacks),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 from pydantic import Field
 
@@ -20,17 +18,15 @@ class OptionSurfaceConfig(ComponentConfig):
     iv_change_lookback: int = Field(60, ge=1, description="Bars for the ATM IV change.")
 
 
-class OptionSurface(ColumnFeatureBuilder):
+class OptionSurface(ColumnFeatureBuilder[OptionSurfaceConfig]):
     """Per bar: ``atm_iv_{7d,30d,90d}``, ``skew`` (IV 95 − IV 105), ``curvature``
     ((IV 90 + IV 110)/2 − IV 100), ``term_slope``, signed-log OI greeks, log put/call ratios,
     and the change of the chosen-expiry ATM IV over ``iv_change_lookback`` bars."""
 
     name = "option_surface"
-    Config: ClassVar[type[ComponentConfig]] = OptionSurfaceConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: OptionSurfaceConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, OptionSurfaceConfig)
         if config.expiry not in EXPIRY_BUCKETS:
             raise ValueError(f"expiry must be one of {EXPIRY_BUCKETS}; got {config.expiry!r}")
         e = config.expiry

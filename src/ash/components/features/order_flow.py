@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 from pydantic import Field
 
@@ -16,16 +14,14 @@ class OrderFlowConfig(ComponentConfig):
     lookbacks: Lookbacks = Field((10, 60, 300), description="Windows in bars.")
 
 
-class OrderFlow(ColumnFeatureBuilder):
+class OrderFlow(ColumnFeatureBuilder[OrderFlowConfig]):
     """``flow_imb_L = Σ(buy − sell) / Σ(buy + sell)`` over L bars (0 without volume);
     ``quote_imb = (bid_size − ask_size) / (bid_size + ask_size)`` and its L-bar means."""
 
     name = "order_flow"
-    Config: ClassVar[type[ComponentConfig]] = OrderFlowConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: OrderFlowConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, OrderFlowConfig)
         self.lookbacks = config.lookbacks
         names = [
             *(f"flow_imb_{n}" for n in self.lookbacks),

@@ -1,24 +1,22 @@
 """``regime_buckets``: one-hot regimes of implied vol, realized vol and relative volume.
 
-Built on the auxiliary discretizers of :mod:`ash.components.discretizers.auxiliary`; a variable
-whose edge list is empty is left out (e.g. ``iv_edges: []`` for bars without options).
+Built on the input discretizers of :mod:`ash.components.features.regime_bucketizer`; a
+variable whose edge list is empty is left out (e.g. ``iv_edges: []`` for bars without options).
 """
 
 from __future__ import annotations
-
-from typing import ClassVar
 
 import torch
 from pydantic import Field
 from torch import nn
 
-from ash.components.discretizers.auxiliary import (
+from ash.components.features.base import ColumnFeatureBuilder
+from ash.components.features.regime_bucketizer import (
     RegimeBucketizer,
     implied_vol_value,
     realized_vol_value,
     relative_volume_value,
 )
-from ash.components.features.base import ColumnFeatureBuilder
 from ash.interfaces import ComponentConfig, ModelContext
 
 
@@ -39,15 +37,13 @@ class RegimeBucketsConfig(ComponentConfig):
     price_column: str = Field("mid", description="Price column for realized vol.")
 
 
-class RegimeBuckets(ColumnFeatureBuilder):
+class RegimeBuckets(ColumnFeatureBuilder[RegimeBucketsConfig]):
     """One-hot ``iv_regime_k``, ``rv_regime_k``, ``volume_regime_k`` (bucket ``k`` of each)."""
 
     name = "regime_buckets"
-    Config: ClassVar[type[ComponentConfig]] = RegimeBucketsConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: RegimeBucketsConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, RegimeBucketsConfig)
         self.cfg = config
         self.parts = nn.ModuleDict()
         columns: list[str] = []

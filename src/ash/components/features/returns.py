@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 from pydantic import Field
 
@@ -17,15 +15,13 @@ class ReturnsConfig(ComponentConfig):
     price_column: str = Field("mid", description="Price column (mid avoids bid-ask bounce).")
 
 
-class Returns(ColumnFeatureBuilder):
+class Returns(ColumnFeatureBuilder[ReturnsConfig]):
     """``ret_L[t] = 1e4·log(p[t] / p[t − L])``; before ``L`` bars exist, ``p[0]`` stands in."""
 
     name = "returns"
-    Config: ClassVar[type[ComponentConfig]] = ReturnsConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: ReturnsConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, ReturnsConfig)
         self.lookbacks = config.lookbacks
         self.price = config.price_column
         self.declare([self.price], [f"ret_{n}" for n in self.lookbacks], max(self.lookbacks))

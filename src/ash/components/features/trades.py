@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 from pydantic import Field
 
@@ -17,16 +15,14 @@ class TradeSizeConfig(ComponentConfig):
     baseline: int = Field(600, ge=2, description="Long window (bars) for the relative size.")
 
 
-class TradeSize(ColumnFeatureBuilder):
+class TradeSize(ColumnFeatureBuilder[TradeSizeConfig]):
     """``log_trade_size_L = log(1 + Σvolume / Σtrades)`` over L bars (0 with no trades) and
     ``rel_trade_size_L`` = that minus the same over ``baseline`` bars."""
 
     name = "trade_size"
-    Config: ClassVar[type[ComponentConfig]] = TradeSizeConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: TradeSizeConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, TradeSizeConfig)
         self.lookbacks, self.baseline = config.lookbacks, config.baseline
         names = [
             *(f"log_trade_size_{n}" for n in self.lookbacks),
@@ -50,16 +46,14 @@ class ArrivalRateConfig(ComponentConfig):
     baseline: int = Field(600, ge=2, description="Long window (bars) for relative volume.")
 
 
-class ArrivalRate(ColumnFeatureBuilder):
+class ArrivalRate(ColumnFeatureBuilder[ArrivalRateConfig]):
     """``log_arrival_L = log(1 + trades per second over L bars)`` and
     ``rel_volume_L = log((1 + volume/s over L) / (1 + volume/s over baseline))``."""
 
     name = "arrival_rate"
-    Config: ClassVar[type[ComponentConfig]] = ArrivalRateConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: ArrivalRateConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, ArrivalRateConfig)
         self.lookbacks, self.baseline = config.lookbacks, config.baseline
         names = [
             *(f"log_arrival_{n}" for n in self.lookbacks),

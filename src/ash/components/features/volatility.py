@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 from pydantic import Field
 
@@ -30,16 +28,14 @@ class RealizedVolConfig(ComponentConfig):
     price_column: str = Field("mid", description="Price column.")
 
 
-class RealizedVol(ColumnFeatureBuilder):
+class RealizedVol(ColumnFeatureBuilder[RealizedVolConfig]):
     """``rv_L``: realized volatility per bar (bps) over the last L bars (uncentred, as is usual
     for high-frequency returns)."""
 
     name = "realized_vol"
-    Config: ClassVar[type[ComponentConfig]] = RealizedVolConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: RealizedVolConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, RealizedVolConfig)
         self.windows = config.windows
         self.price = config.price_column
         self.declare([self.price], [f"rv_{n}" for n in self.windows], max(self.windows))
@@ -57,15 +53,13 @@ class VolOfVolConfig(ComponentConfig):
     price_column: str = Field("mid", description="Price column.")
 
 
-class VolOfVol(ColumnFeatureBuilder):
+class VolOfVol(ColumnFeatureBuilder[VolOfVolConfig]):
     """``volvol``: std of the short-window RV over the long window; ``rv_ratio``: short/long RV."""
 
     name = "vol_of_vol"
-    Config: ClassVar[type[ComponentConfig]] = VolOfVolConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: VolOfVolConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, VolOfVolConfig)
         self.short, self.long = config.short_window, config.long_window
         self.price = config.price_column
         tag = f"{self.short}_{self.long}"
@@ -86,15 +80,13 @@ class IvRvSpreadConfig(ComponentConfig):
     price_column: str = Field("mid", description="Price column.")
 
 
-class IvRvSpread(ColumnFeatureBuilder):
+class IvRvSpread(ColumnFeatureBuilder[IvRvSpreadConfig]):
     """``iv_rv_spread``: IV − annualized RV (vol points); ``iv_rv_log_ratio``: log(IV / RV)."""
 
     name = "iv_rv_spread"
-    Config: ClassVar[type[ComponentConfig]] = IvRvSpreadConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: IvRvSpreadConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, IvRvSpreadConfig)
         self.iv, self.price, self.window = config.iv_column, config.price_column, config.rv_window
         self.annualize = 1e-4 * (TRADING_SECONDS_PER_YEAR / ctx.bar_seconds) ** 0.5
         self.declare([self.iv, self.price], ["iv_rv_spread", "iv_rv_log_ratio"], self.window)

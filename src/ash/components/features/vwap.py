@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 from pydantic import Field
 
@@ -16,7 +14,7 @@ class VwapConfig(ComponentConfig):
     lookbacks: Lookbacks = Field((30, 300), description="Rolling-VWAP windows in bars.")
 
 
-class VwapDeviation(ColumnFeatureBuilder):
+class VwapDeviation(ColumnFeatureBuilder[VwapConfig]):
     """``vwap_bar_dev``: bar VWAP vs mid; ``vwap_dev_L``: mid vs the L-bar VWAP (0 if no volume).
 
     Rolling sums run on ``vwap − c`` with ``c`` the window's first mid, so float32 sums of
@@ -24,11 +22,9 @@ class VwapDeviation(ColumnFeatureBuilder):
     """
 
     name = "vwap_deviation"
-    Config: ClassVar[type[ComponentConfig]] = VwapConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: VwapConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, VwapConfig)
         self.lookbacks = config.lookbacks
         names = ["vwap_bar_dev", *(f"vwap_dev_{n}" for n in self.lookbacks)]
         self.declare(["vwap", "volume", "mid"], names, max(self.lookbacks))

@@ -1,4 +1,5 @@
-"""``ash data import``: load vendor or canonical files into a :class:`~ash.data.store.DuckDBStore`.
+"""``ash data import``: load vendor or canonical files into a DuckDB store
+(:class:`~ash.data.sources.store.DuckDBStore`).
 
 Formats: ``lean`` (zip files or a folder), ``lobster`` (a message file or a folder of pairs) and
 canonical ``trades`` / ``quotes`` / ``options`` CSV (header row with the canonical column names;
@@ -37,7 +38,7 @@ from ash.data.sources.common import (
 )
 from ash.data.sources.lean import LeanFile, find_lean_files, load_lean_quotes, load_lean_trades
 from ash.data.sources.lobster import LobsterPair, find_lobster_pairs, load_lobster_day
-from ash.data.store import DuckDBStore
+from ash.data.sources.store import DuckDBStore
 from ash.interfaces import EventKind
 
 ImportFormat = Literal["trades", "quotes", "options", "lean", "lobster"]

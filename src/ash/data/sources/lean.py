@@ -207,26 +207,25 @@ def load_lean_trade_seconds(zip_path: str | Path, day: str | pd.Timestamp) -> pd
     return out
 
 
-class LeanSource(Source):
+class LeanConfig(ComponentConfig):
+    path: str = Field(
+        "../shared/data/spy-2013-10",
+        description="A Lean data folder (searched recursively) or a single .zip file.",
+    )
+    symbol: str | None = Field(
+        None, description="Symbol to read; None reads every symbol found in the file names."
+    )
+    days: list[str] | None = Field(
+        None, description="Days to read (YYYYMMDD or YYYY-MM-DD); None reads every day found."
+    )
+
+
+class LeanSource(Source[LeanConfig]):
     """Reads Lean/AlgoSeek tick trades and 1-second quote bars straight from their zip files."""
 
     name: ClassVar[str] = "lean"
 
-    class Config(ComponentConfig):
-        path: str = Field(
-            "../shared/data/spy-2013-10",
-            description="A Lean data folder (searched recursively) or a single .zip file.",
-        )
-        symbol: str | None = Field(
-            None, description="Symbol to read; None reads every symbol found in the file names."
-        )
-        days: list[str] | None = Field(
-            None, description="Days to read (YYYYMMDD or YYYY-MM-DD); None reads every day found."
-        )
-
-    config: Config
-
-    def __init__(self, config: ComponentConfig) -> None:
+    def __init__(self, config: LeanConfig) -> None:
         super().__init__(config)
         cfg = self.config
         self._files = find_lean_files(Path(cfg.path), cfg.symbol, cfg.days)

@@ -264,21 +264,20 @@ def _check_message_values(msg: pd.DataFrame, origin: str) -> None:
         )
 
 
-class LobsterSource(Source):
+class LobsterConfig(ComponentConfig):
+    path: str = Field(
+        "../shared/data/lobster",
+        description="A LOBSTER message file or a folder holding message/orderbook pairs.",
+    )
+    symbol: str | None = Field(None, description="Ticker to read; None reads every ticker.")
+
+
+class LobsterSource(Source[LobsterConfig]):
     """Reads LOBSTER message/orderbook pairs in place: true-side trades and level-1 quotes."""
 
     name: ClassVar[str] = "lobster"
 
-    class Config(ComponentConfig):
-        path: str = Field(
-            "../shared/data/lobster",
-            description="A LOBSTER message file or a folder holding message/orderbook pairs.",
-        )
-        symbol: str | None = Field(None, description="Ticker to read; None reads every ticker.")
-
-    config: Config
-
-    def __init__(self, config: ComponentConfig) -> None:
+    def __init__(self, config: LobsterConfig) -> None:
         super().__init__(config)
         self._pairs = find_lobster_pairs(Path(self.config.path), self.config.symbol)
 

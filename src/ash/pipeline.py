@@ -33,7 +33,7 @@ from ash.config.resolve import ResolvedExperiment
 from ash.config.schema import Experiment, SplitConfig
 from ash.data import splits, targets, windows
 from ash.data.windows import SampleSpans
-from ash.interfaces import Source
+from ash.interfaces import Source, horizon_bars
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -111,12 +111,9 @@ def data_fingerprint(resolved: ResolvedExperiment) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
-def make_source(resolved: ResolvedExperiment) -> Source:
+def make_source(resolved: ResolvedExperiment) -> Source[Any]:
     source = resolved.component("data.source")
-    instance = source.cls(source.config)  # type: ignore[call-arg]
-    if not isinstance(instance, Source):
-        raise TypeError(f"data.source {source.info.name!r} is not a Source")
-    return instance
+    return source.component_class(Source)(source.config)
 
 
 def _timestamp(value: str | None) -> pd.Timestamp | None:
@@ -134,7 +131,7 @@ def _concat(chunks: Iterable[pd.DataFrame]) -> pd.DataFrame | None:
 
 
 def _build_symbol(
-    source: Source,
+    source: Source[Any],
     symbol: str,
     exp: Experiment,
     spec: BarSpec,
@@ -189,7 +186,7 @@ def _spot(
 
 
 def _surface(
-    source: Source,
+    source: Source[Any],
     symbol: str,
     start: pd.Timestamp | None,
     end: pd.Timestamp | None,
@@ -219,6 +216,13 @@ def build_bar_data(resolved: ResolvedExperiment, fingerprint: str) -> BarData:
                 f"session {exp.bars.session!r}); build stats: {bars.stats.as_dict()}"
             )
         parts.append(bars)
+    return stack_bars(parts, exp.bars.seconds, fingerprint)
+
+
+def stack_bars(parts: list[Bars], bar_seconds: float, fingerprint: str) -> BarData:
+    """Every symbol's bars back to back, with segment ids made unique across symbols."""
+    if not parts:
+        raise DataPipelineError("no symbol produced bars; list at least one in data.symbols")
     columns = parts[0].columns
     for bars in parts[1:]:
         if bars.columns != columns:
@@ -242,7 +246,7 @@ def build_bar_data(resolved: ResolvedExperiment, fingerprint: str) -> BarData:
         segment_id=np.concatenate(segment_ids).astype(np.int64),
         symbols=tuple(b.symbol for b in parts),
         has_quotes=tuple(bool(b.has_quotes) for b in parts),
-        bar_seconds=exp.bars.seconds,
+        bar_seconds=bar_seconds,
         fingerprint=fingerprint,
         stats={b.symbol: b.stats.as_dict() for b in parts},
     )
@@ -314,11 +318,6 @@ def load_bar_data(
 
 
 # ---------------------------------------------------------------- targets, samples and splits
-
-
-def horizon_bars(horizons_s: Iterable[float], bar_seconds: float) -> tuple[int, ...]:
-    """Each horizon in whole bars (at least one), as :meth:`ModelContext.horizon_bars`."""
-    return targets.horizon_bars(list(horizons_s), bar_seconds)
 
 
 def forward_returns_bps(data: BarData, reference: str, steps: tuple[int, ...]) -> F64:
@@ -451,14 +450,3 @@ def notes(prepared: PreparedData) -> list[str]:
             "carry bid-ask bounce"
         )
     return out
-
-
-def gather_windows(bars: Any, ends: Any, window: int) -> Any:
-    """``bars[T, C]`` and ``ends[B]`` → windows ``[B, window, C]`` (torch or numpy)."""
-    import torch
-
-    if isinstance(bars, torch.Tensor):
-        offsets = torch.arange(-window + 1, 1, device=bars.device)
-        return bars[torch.as_tensor(ends, device=bars.device)[:, None] + offsets]
-    offsets_np = np.arange(-window + 1, 1)
-    return bars[np.asarray(ends)[:, None] + offsets_np]

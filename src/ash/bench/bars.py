@@ -1,6 +1,6 @@
 """Bar-building throughput on the SPY sample vs a naive pandas resample, in the same run.
 
-``python -m ash.bars.bench [--repeats N]`` prints, per day, the median time of N runs and
+``python -m ash.bench.bars [--repeats N]`` prints, per day, the median time of N runs and
 ticks/s of: ash trades-only bars, ash trades+quotes bars, and the pandas reference (resample
 ohlc + sum + count, plus last-quote forward fill for the trades+quotes row), and the ratio.
 Times are CPU seconds of the process (one core; numpy only, no Python loop per tick), and the
@@ -19,10 +19,10 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from ash.bars import _lean_sample as lean
 from ash.bars.builder import build_bars_from_stream
 from ash.bars.events import EventStream, merge_feeds
 from ash.bars.spec import BarSpec
+from ash.testing import lean_sample as lean
 
 
 def _median_cpu_seconds(run: Callable[[], object], repeats: int) -> float:

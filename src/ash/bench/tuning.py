@@ -1,6 +1,6 @@
 """Tuning throughput on a real study (benchmark, not a test).
 
-    python -m ash.tune.bench [--trials 8] [--budget-ms 1.0]
+    python -m ash.bench.tuning [--trials 8] [--budget-ms 1.0]
 
 Runs ``configs/tune_synthetic.yaml`` for real — SQLite storage, the latency probe on the Rust
 runtime (or Python ONNX Runtime, labelled), TPE with the latency constraint, median pruning —
@@ -22,12 +22,14 @@ from pathlib import Path
 
 from ash.config.loader import load_experiment_dict
 from ash.config.resolve import ResolvedExperiment, resolve
-from ash.data.pipeline import load_bar_data
+from ash.paths import repo_root
+from ash.pipeline import load_bar_data
 from ash.registry import get_registry
 from ash.runs import ENV_ROOT
+from ash.train import run_training
 from ash.tune.runner import TuneOptions, run_tune
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = repo_root()
 CONFIG = REPO / "configs" / "tune_synthetic.yaml"
 # Small enough for minutes on 2 cores, large enough that training dominates a trained trial.
 SHRINK = [
@@ -45,8 +47,6 @@ def base_experiment(overrides: list[str]) -> ResolvedExperiment:
 
 def plain_training_s(resolved: ResolvedExperiment, root: Path) -> float:
     """Seconds for one ordinary training run of the base (untuned) configuration."""
-    from ash.train import run_training
-
     started = time.perf_counter()
     run_training(resolved, run_dir=root / "plain", progress=False)
     return time.perf_counter() - started

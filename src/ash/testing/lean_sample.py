@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ash.bars.events import F64, I64
+from ash.paths import repo_root
 
 SPY_DAYS: Final[tuple[str, ...]] = ("20131007", "20131008", "20131009")
 _TZ: Final[str] = "America/New_York"
@@ -25,7 +26,7 @@ def data_dir() -> Path:
     checkout (or the working directory)."""
     root = os.environ.get("ASH_SHARED_DATA")
     candidates = [Path(root)] if root else []
-    checkout = Path(__file__).resolve().parents[3]
+    checkout = repo_root()
     candidates += [checkout.parent / "shared" / "data", Path.cwd().parent / "shared" / "data"]
     for base in candidates:
         if (base / "spy-2013-10").is_dir():

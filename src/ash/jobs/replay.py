@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 import pandas as pd
 
 from ash.bars.builder import build_bars
 from ash.bars.events import QUOTE, TRADE, merge_feeds
 from ash.bars.spec import BarSpec
-from ash.cli.serve import build_command
+from ash.onnx_io import cpu_session
+from ash.runtime import build_command
 
 PROB_TOLERANCE = 1e-5
 
@@ -85,7 +85,7 @@ def tick_lines(trades: pd.DataFrame, quotes: pd.DataFrame | None, symbol: str) -
 
 def model_bar_spec(model_path: Path, session_window: str | None) -> tuple[BarSpec, list[str], int]:
     """The bar spec, column order and window a contract-v1 model declares in its metadata."""
-    meta = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    meta = cpu_session(model_path)
     props = {k: json.loads(v) for k, v in meta.get_modelmeta().custom_metadata_map.items()}
     spec = BarSpec(
         seconds=props["ash.bar_seconds"],
@@ -143,7 +143,7 @@ def replay(
     if predictions:
         ends = np.array([by_ts[int(p["bar_ts"])] + 1 for p in predictions])
         x = np.stack([python_values[e - window : e] for e in ends]).astype(np.float32)
-        session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+        session = cpu_session(model_path)
         (python_probs,) = session.run(["probs"], {"bars": x})
         rust_probs = np.array([[h["probs"] for h in p["horizons"]] for p in predictions])
         max_diff = float(np.abs(rust_probs - python_probs).max())

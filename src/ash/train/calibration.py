@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from ash.fitting import lbfgs_minimize
+from ash.model import AshModel
+from ash.scoring import Scores, nll_metrics, nll_sums
 
 LOG_T_BOUND = 5.0  # T in [e^-5, e^5]: beyond that the model is broken, not mis-calibrated
 
@@ -114,3 +116,37 @@ def _fit_weight_and_temperature(
     lbfgs_minimize(params, loss, max_iter=max_iter, lr=0.5)
     w, log_t = constrained()
     return float(w.detach()), float(log_t.detach().exp())
+
+
+def calibrate(model: AshModel, scores: Scores, horizons: tuple[float, ...]) -> dict[str, float]:
+    """Fit the model's calibration on validation ``scores`` (``logits="parts"``) and write it into
+    the model's ``temperature`` (and ``residual_weight``) buffers.
+
+    Returns the validation NLL after calibration (``nll_h*``, ``nll``), before it
+    (``*_uncalibrated``) and, with a prior, the fitted ``residual_weight_h*``.
+    """
+    if scores.head is None:
+        raise ValueError("calibrate needs validation scores with logits='parts'")
+    head, prior, targets, mask = scores.head, scores.prior, scores.targets, scores.mask
+    if model.prior is None:
+        before = nll_metrics(nll_sums(head, targets, mask), horizons)
+        factor = fit_temperature(head, targets, mask)
+        with torch.no_grad():
+            model.temperature.mul_(factor.to(model.temperature.device))
+        after = nll_metrics(nll_sums(head / factor[None, :, None], targets, mask), horizons)
+    else:
+        if prior is None:
+            raise ValueError(
+                "calibrating a model with a prior needs the prior's log-probabilities: score the "
+                "validation windows with logits='parts'"
+            )
+        before = nll_metrics(nll_sums(head + prior, targets, mask), horizons)
+        weight, factor = fit_residual_calibration(head, prior, targets, mask)
+        with torch.no_grad():
+            model.residual_weight.copy_(weight.to(model.temperature.device))
+            model.temperature.copy_(factor.to(model.temperature.device))
+        combined = (weight[None, :, None] * head + prior) / factor[None, :, None]
+        after = nll_metrics(nll_sums(combined, targets, mask), horizons)
+        for seconds, w in zip(horizons, weight.tolist(), strict=True):
+            after[f"residual_weight_h{seconds:g}"] = float(w)
+    return {**after, **{f"{k}_uncalibrated": v for k, v in before.items()}}

@@ -1,6 +1,6 @@
 """Parameter count, FLOPs and single-thread ONNX Runtime latency of the transformer backbone.
 
-Run ``python -m ash.components.bench`` (``--help`` for options). Each row is a full contract
+Run ``python -m ash.bench.components`` (``--help`` for options). Each row is a full contract
 model (features → transformer → 8 horizon heads × 101 buckets → softmax, plus edges) exported to
 ONNX (opset 17) and timed in ONNX Runtime on CPU with one thread at batch 1. FLOPs are counted by
 ``torch.utils.flop_counter`` on one forward pass (matrix products; the elementwise feature ops
@@ -11,9 +11,7 @@ same run, so the ratios stay meaningful on a noisy shared machine.
 from __future__ import annotations
 
 import argparse
-import io
 import time
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +23,7 @@ from ash.components.backbones.transformer import TransformerConfig
 from ash.components.discretizers import LogReturnDiscretizer
 from ash.components.features import OrderFlow, RealizedVol, Returns, TimeOfDay
 from ash.model import AshModel, build_model
+from ash.onnx_io import cpu_session, export_onnx
 from ash.testing import default_context, make_bars
 
 SIZES: tuple[tuple[int, int], ...] = ((128, 2), (128, 3), (128, 4), (192, 2), (256, 2), (256, 4))
@@ -63,26 +62,9 @@ def bench_model(d_model: int, n_layers: int, steps: int) -> AshModel:
 
 
 def latency_ms(model: AshModel, runs: int, warmup: int) -> tuple[float, float]:
-    import onnxruntime as ort
-
     bars = make_bars(1, model.window, model.ctx.bar_columns, seed=0)
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model,
-            (bars,),
-            buffer,  # type: ignore[arg-type]
-            dynamo=False,
-            opset_version=17,
-            input_names=["bars"],
-            output_names=["probs", "edges"],
-            dynamic_axes={"bars": {0: "batch"}, "probs": {0: "batch"}, "edges": {0: "batch"}},
-        )
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+    graph = export_onnx(model, (bars,), input_names=["bars"], output_names=["probs", "edges"])
+    session = cpu_session(graph)
     feed = {"bars": bars.numpy()}
     for _ in range(warmup):
         session.run(None, feed)

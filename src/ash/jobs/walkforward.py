@@ -1,7 +1,7 @@
 """Walk-forward (rolling-origin) evaluation: one model per fold, a table across folds.
 
 ``split.walk_forward_folds: N`` trains N models; fold k tests on the k-th of N consecutive test
-blocks with an expanding training set (see :func:`ash.data.pipeline.make_splits`). Each fold is a
+blocks with an expanding training set (see :func:`ash.pipeline.make_splits`). Each fold is a
 complete run folder under ``<run>/folds/fold_<k>``; the parent gets ``walk_forward.json`` and
 ``walk_forward.md`` with the mean ± standard deviation over folds of each test metric.
 """
@@ -17,6 +17,7 @@ import numpy as np
 from ash import runs
 from ash.config.resolve import ResolvedExperiment
 from ash.evaluate.run import evaluate_run
+from ash.train.trainer import train_fold
 
 FOLDS = "folds"
 WF_JSON = "walk_forward.json"
@@ -48,8 +49,6 @@ def run_walk_forward(
     train: Callable[..., Any] | None = None,
 ) -> dict[str, Any]:
     """Train and evaluate every fold, then aggregate. Returns the aggregate table."""
-    from ash.train.trainer import train_fold
-
     train = train or train_fold
     n_folds = resolved.experiment.split.walk_forward_folds
     if n_folds < 1:

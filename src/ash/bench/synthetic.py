@@ -1,6 +1,6 @@
 """Benchmark: seconds per simulated session and events per session, plus oracle throughput.
 
-``python -m ash.synthetic.bench [--repeats 5] [--preset default]`` prints medians over repeats,
+``python -m ash.bench.synthetic [--repeats 5] [--preset default]`` prints medians over repeats,
 next to a reference measured in the same run (drawing the session's fine-grid normal variates
 with numpy), so the figure can be read as a ratio on a noisy machine.
 """
@@ -16,7 +16,7 @@ import numpy as np
 
 from ash.synthetic.config import SyntheticConfig
 from ash.synthetic.oracle import Oracle
-from ash.synthetic.simulate import Simulator
+from ash.synthetic.simulator import Simulator
 from ash.synthetic.validate import DEFAULT_HORIZONS, bar_ends, uniform_edges
 
 

@@ -1,4 +1,4 @@
-"""Latency and parity of exported models per size: ``python -m ash.export.bench [--iters N]``.
+"""Latency and parity of exported models per size: ``python -m ash.bench.graph [--iters N]``.
 
 For the default experiment's model at three sizes it exports ``model.onnx`` (+ ``model.ort.onnx``
 and ``model.fp16.onnx``) and measures, in the same run and interleaved (rounds of each variant in
@@ -16,11 +16,9 @@ and the parity of fp32 (and fp16) ONNX Runtime outputs against PyTorch on 128 wi
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
 import tempfile
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,12 +28,17 @@ import torch
 import yaml
 from torch import nn
 
+from ash.bars.columns import BAR_COLUMNS_VERSION, CORE_COLUMNS
 from ash.export.contract import FP16_PARITY_TOLERANCE, INPUT_NAME, OUTPUT_NAMES
 from ash.export.exporter import contract_metadata, export_model, set_metadata
 from ash.export.latency import measure_latency
 from ash.export.optimize import optimize_offline, variant_path
 from ash.export.parity import check_parity
 from ash.export.synthetic import synthetic_bars
+from ash.interfaces import ModelContext
+from ash.model import build_model
+from ash.onnx_io import export_onnx
+from ash.registry import get_registry
 
 DEFAULT_CONFIG = Path("configs/default.yaml")
 SIZES: dict[str, dict[str, Any]] = {
@@ -51,11 +54,6 @@ def build(config: Path, backbone_overrides: dict[str, Any]) -> tuple[Any, dict[s
     Reads the ``model``, ``bars`` and ``horizons`` blocks of the YAML directly, so the benchmark
     does not depend on the experiment's data source being installed.
     """
-    from ash.bars.columns import BAR_COLUMNS_VERSION, CORE_COLUMNS
-    from ash.interfaces import ModelContext
-    from ash.model import build_model
-    from ash.registry import get_registry
-
     registry = get_registry()
     raw = yaml.safe_load(config.read_text())
     spec = raw["model"]
@@ -90,21 +88,14 @@ def write_raw(model: nn.Module, meta: dict[str, Any], path: Path) -> Path:
     """The exporter's graph before any optimisation (no constant folding)."""
     full = contract_metadata(model, meta)
     bars = torch.from_numpy(synthetic_bars(full["ash.bar_columns"], full["ash.window"], 2))
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model,
-            (bars,),
-            buffer,  # type: ignore[arg-type]
-            input_names=[INPUT_NAME],
-            output_names=list(OUTPUT_NAMES),
-            dynamic_axes={n: {0: "batch"} for n in (INPUT_NAME, *OUTPUT_NAMES)},
-            opset_version=17,
-            do_constant_folding=False,
-            dynamo=False,
-        )
-    proto = onnx.load_model_from_string(buffer.getvalue())
+    graph = export_onnx(
+        model,
+        (bars,),
+        input_names=[INPUT_NAME],
+        output_names=OUTPUT_NAMES,
+        constant_folding=False,
+    )
+    proto = onnx.load_model_from_string(graph)
     set_metadata(proto, full)
     onnx.save_model(proto, str(path))
     return path

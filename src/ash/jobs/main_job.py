@@ -19,8 +19,14 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from ash.config import ResolvedExperiment
-from ash.replay import ReplayResult, replay
+from ash.config import ResolvedExperiment, load_experiment
+from ash.data.sources.importer import import_path
+from ash.evaluate import evaluate_run
+from ash.export.run import export_run
+from ash.jobs.replay import ReplayResult, replay
+from ash.pipeline import make_source, prepare_data
+from ash.runs import experiments_root, load_model
+from ash.train import run_training
 
 SHARED_DATA_ENV = "ASH_SHARED_DATA"
 REPLAY_EXTRA_BARS = 300  # bars served after the window fills
@@ -47,8 +53,6 @@ def shared_data_dir(repo: Path) -> Path:
 
 def import_spy(resolved: ResolvedExperiment, repo: Path, console: Console) -> None:
     """Load the bundled SPY days into the experiment's DuckDB store (idempotent)."""
-    from ash.data.sources.importer import import_path
-
     source = resolved.component("data.source")
     db = Path(source.config.model_dump()["path"])
     db.parent.mkdir(parents=True, exist_ok=True)
@@ -67,9 +71,6 @@ def _test_stretch(
     resolved: ResolvedExperiment, run_dir: Path, window: int
 ) -> tuple[str, pd.Timestamp, pd.Timestamp]:
     """A stretch of the test span: the window before the first test sample plus some bars."""
-    from ash.data.pipeline import prepare_data
-    from ash.runs import experiments_root
-
     prepared = prepare_data(resolved, window, experiments_root())
     bars = prepared.bars
     if len(prepared.samples.test) == 0:
@@ -86,8 +87,6 @@ def _test_stretch(
 
 def replay_test_stretch(resolved: ResolvedExperiment, run_dir: Path, window: int) -> ReplayResult:
     """Serve the exported model with ash-serve on real test-span ticks and compare with Python."""
-    from ash.data.pipeline import make_source
-
     symbol, start, end = _test_stretch(resolved, run_dir, window)
     source = make_source(resolved)
     frames = {}
@@ -134,12 +133,6 @@ def summary_table(metrics: dict[str, Any], result: ReplayResult) -> Table:
 def run_main_job(
     experiment: Path, repo: Path, console: Console, overrides: list[str] | None = None
 ) -> MainJobResult:
-    from ash.config import load_experiment
-    from ash.evaluate import evaluate_run
-    from ash.export.run import export_run
-    from ash.runs import load_model
-    from ash.train import run_training
-
     resolved = load_experiment(experiment, overrides)
     if resolved.component("data.source").info.name == "duckdb":
         import_spy(resolved, repo, console)

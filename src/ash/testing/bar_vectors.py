@@ -4,8 +4,8 @@ Each file is one case: a BarSpec, input events in arrival order and the expected
 starts and counts. The format is specified in docs/bars.md ("Test vectors"). Non-finite input
 numbers are the strings "NaN", "Infinity", "-Infinity"; a missing timestamp is null.
 
-``python -m ash.bars.vectors`` rewrites the files; tests assert the committed files equal what
-the current Python builder produces.
+``python -m ash.testing.bar_vectors`` rewrites the files; tests assert the committed files equal
+what the current Python builder produces.
 """
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ from ash.bars.builder import build_bars_from_stream
 from ash.bars.columns import BAR_COLUMNS_VERSION, OPTION_COLUMNS
 from ash.bars.events import KIND_NAMES, NAT, QUOTE, SURFACE, TRADE, EventStream
 from ash.bars.spec import BarSpec
+from ash.paths import repo_root
+from ash.testing.lean_sample import quote_events, trade_ticks
 
 FORMAT: Final[str] = "ash.bars.vectors/1"
-VECTOR_DIR: Final[Path] = Path(__file__).resolve().parents[3] / "tests" / "vectors" / "bars"
+VECTOR_DIR: Final[Path] = repo_root() / "tests" / "vectors" / "bars"
 _TZ: Final[str] = "America/New_York"
 Json = dict[str, Any]
 
@@ -420,8 +422,6 @@ def _ms100() -> Json:
 
 
 def _spy() -> Json:
-    from ash.bars._lean_sample import quote_events, trade_ticks
-
     day = "20131007"
     start, end = _ns("2013-10-07 10:00:00"), _ns("2013-10-07 10:01:30")
     trades = trade_ticks(day)
