@@ -30,7 +30,7 @@ from ash.evaluate.predict import subsample
 from ash.interfaces import Loss
 from ash.model import AshModel
 from ash.train import distributed as ddp
-from ash.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ash.train.checkpoint import CheckpointError, load_checkpoint, load_weights, save_checkpoint
 from ash.train.history import write_history
 from ash.train.schedule import warmup_cosine
 from ash.train.seeding import capture_rng, epoch_generator, restore_rng, seed_everything
@@ -337,7 +337,7 @@ class Trainer:
                 f"checkpoint {path} was written by {state.get('world_size')} processes; resume "
                 f"with the same number (now {self.ctx.world}) so the data order matches"
             )
-        self.model.load_state_dict(state["model"])
+        load_weights(self.model, state.get("model"), path)
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         if self.scaler is not None and "scaler" in state:
@@ -491,8 +491,9 @@ class Trainer:
             on_epoch(epoch, val)
 
     def _finish(self) -> TrainResult:
-        best = load_checkpoint(self.run_dir / runs.CHECKPOINTS / runs.BEST, self.device)
-        self.model.load_state_dict(best["model"])
+        best_path = self.run_dir / runs.CHECKPOINTS / runs.BEST
+        best = load_checkpoint(best_path, self.device)
+        load_weights(self.model, best.get("model"), best_path)
         logits, targets, mask = predict_logits(
             self.model,
             self.bars,
