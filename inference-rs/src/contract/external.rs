@@ -92,7 +92,8 @@ pub fn external_tensors(model: &[u8]) -> Option<Vec<String>> {
     while let Some((kind, buf)) = stack.pop() {
         let parsed = fields(buf)?;
         if let Kind::Tensor = kind {
-            let external = parsed.iter().any(|(n, v)| *n == TENSOR_DATA_LOCATION && matches!(v, Value::Varint(EXTERNAL)));
+            let external =
+                parsed.iter().any(|(n, v)| *n == TENSOR_DATA_LOCATION && matches!(v, Value::Varint(EXTERNAL)));
             if external {
                 let name = parsed.iter().find_map(|(n, v)| match v {
                     Value::Bytes(b) if *n == TENSOR_NAME => Some(String::from_utf8_lossy(b).into_owned()),

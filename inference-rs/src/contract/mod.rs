@@ -145,9 +145,9 @@ fn int_value(v: &Value) -> Option<i64> {
 /// Bytes of the run checks' input and outputs at the largest run batch (validate.py
 /// `required_bytes`), saturating.
 pub fn required_bytes(window: u128, n_columns: u128, n_horizons: u128, n_buckets: u128) -> u128 {
-    let per_window = window.saturating_mul(n_columns).saturating_add(
-        n_horizons.saturating_mul(n_buckets.saturating_mul(2).saturating_add(1)),
-    );
+    let per_window = window
+        .saturating_mul(n_columns)
+        .saturating_add(n_horizons.saturating_mul(n_buckets.saturating_mul(2).saturating_add(1)));
     FLOAT_BYTES.saturating_mul(RUN_BATCHES[RUN_BATCHES.len() - 1] as u128).saturating_mul(per_window)
 }
 

@@ -29,7 +29,11 @@ pub enum Next {
     Control(Control),
     /// A turn: lines of one connection, in order. `closed`: the connection has ended and these
     /// are its last lines.
-    Lines { conn: u64, lines: Vec<Line>, closed: bool },
+    Lines {
+        conn: u64,
+        lines: Vec<Line>,
+        closed: bool,
+    },
     /// Nothing arrived within the timeout.
     Idle,
 }
@@ -183,7 +187,9 @@ mod tests {
 
     fn take(inbox: &Inbox) -> (u64, Vec<String>, bool) {
         match inbox.next(Duration::from_millis(10)) {
-            Next::Lines { conn, lines, closed } => (conn, lines.into_iter().map(|l| l.unwrap_or_default()).collect(), closed),
+            Next::Lines { conn, lines, closed } => {
+                (conn, lines.into_iter().map(|l| l.unwrap_or_default()).collect(), closed)
+            }
             _ => panic!("expected lines"),
         }
     }

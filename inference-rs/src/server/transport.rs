@@ -142,7 +142,9 @@ pub fn serve(engine: &mut Engine, source: Source) -> std::io::Result<()> {
                 limits.client_queue_bytes >> 20
             );
             let (inbox, counters, max) = (inbox.clone(), counters.clone(), limits.max_connections);
-            thread::Builder::new().name("accept".into()).spawn(move || accept_loop(listener, &inbox, &counters, max))?;
+            thread::Builder::new()
+                .name("accept".into())
+                .spawn(move || accept_loop(listener, &inbox, &counters, max))?;
         }
     }
     run_engine(engine, &inbox, &counters, &limits);
@@ -180,13 +182,12 @@ fn accept_loop(listener: TcpListener, inbox: &Arc<Inbox>, counters: &Arc<Transpo
         counters.accepted.fetch_add(1, Ordering::Relaxed);
         inbox.control(Control::Connected { conn, writer });
         let (reader_inbox, reader_counters) = (inbox.clone(), counters.clone());
-        let spawned =
-            thread::Builder::new().name(format!("conn{conn}")).stack_size(IO_THREAD_STACK).spawn(move || {
-                read_lines(&stream, conn, &reader_inbox);
-                let _ = stream.shutdown(Shutdown::Read);
-                reader_inbox.close(conn);
-                reader_counters.open.fetch_sub(1, Ordering::AcqRel);
-            });
+        let spawned = thread::Builder::new().name(format!("conn{conn}")).stack_size(IO_THREAD_STACK).spawn(move || {
+            read_lines(&stream, conn, &reader_inbox);
+            let _ = stream.shutdown(Shutdown::Read);
+            reader_inbox.close(conn);
+            reader_counters.open.fetch_sub(1, Ordering::AcqRel);
+        });
         if let Err(e) = spawned {
             eprintln!("ash-serve: cannot start a reader for connection {conn} ({e}); closing it");
             inbox.close(conn);
@@ -210,8 +211,8 @@ impl ClientWriter {
         let queued = Arc::new(AtomicUsize::new(0));
         let handle = stream.try_clone()?;
         let pending = queued.clone();
-        let thread = thread::Builder::new().name(format!("write{conn}")).stack_size(IO_THREAD_STACK).spawn(
-            move || {
+        let thread =
+            thread::Builder::new().name(format!("write{conn}")).stack_size(IO_THREAD_STACK).spawn(move || {
                 let mut w = std::io::BufWriter::with_capacity(1 << 16, stream);
                 while let Ok(bytes) = rx.recv() {
                     let failed = w.write_all(&bytes).is_err();
@@ -230,8 +231,7 @@ impl ClientWriter {
                     }
                 }
                 let _ = w.flush();
-            },
-        )?;
+            })?;
         Ok(ClientWriter { tx, queued, stream: handle, thread })
     }
 }
