@@ -116,6 +116,21 @@ def make_source(resolved: ResolvedExperiment) -> Source[Any]:
     return source.component_class(Source)(source.config)
 
 
+def check_source(resolved: ResolvedExperiment) -> str:
+    """Open ``data.source`` the way training will, close it, and return its name.
+
+    Every built-in source checks its inputs when it is built (the DuckDB store exists and holds
+    event tables; Lean and LOBSTER folders hold their files), so building it is the check:
+    ``ash validate`` reports a bad data path as a clear ``DataError`` instead of ``ash train``
+    failing later. No database is contacted (SQL engines connect lazily).
+    """
+    source = make_source(resolved)
+    close = getattr(source, "close", None)
+    if callable(close):
+        close()
+    return source.name
+
+
 def _timestamp(value: str | None) -> pd.Timestamp | None:
     if value is None:
         return None

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from ash.checkpoint import CheckpointError, load_checkpoint
+from ash.checkpoint import CheckpointError, load_checkpoint, load_weights
 from ash.config.resolve import ResolvedExperiment, resolve
 from ash.interfaces import Backbone, Discretizer, FeatureBuilder, ModelContext
 from ash.model import AshModel, build_model
@@ -137,13 +137,6 @@ def load_model(run_dir: Path, which: str = FINAL) -> tuple[AshModel, ResolvedExp
     model = make_model(resolved, tuple(meta["bar_columns"]))
     path = run_dir / CHECKPOINTS / which
     state = load_checkpoint(path)
-    if "model" not in state:
-        raise CheckpointError(f"checkpoint {path} holds no model weights")
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as exc:
-        raise CheckpointError(
-            f"checkpoint {path} does not fit the model of {run_dir / CONFIG_FILE}: {exc}"
-        ) from exc
+    load_weights(model, state.get("model"), path)
     model.eval()
     return model, resolved

@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ash.data.sources.common import DataError, ImportReport
 from ash.data.sources.importer import import_path, read_canonical_csv
 from ash.data.sources.lean import load_lean_quotes, load_lean_trades
 from ash.data.sources.lobster import load_lobster_day
+from ash.data.sources.report import DataError, ImportReport
 from ash.data.sources.store import DuckDBStore
 
 GOOD_TRADES = [

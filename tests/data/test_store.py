@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ash.data.sources.common import DataError, ImportReport
 from ash.data.sources.duckdb_source import DuckDBSource
 from ash.data.sources.importer import import_path
+from ash.data.sources.report import DataError, ImportReport
 from ash.data.sources.store import DuckDBStore
 from ash.registry import get_registry
 

@@ -61,6 +61,12 @@ SECTIONS: tuple[Section, ...] = (
         "bare ort Session::run, Python onnxruntime and PyTorch eager, same model and input",
     ),
     Section(
+        "serve-load",
+        "ash-serve under saturating load and hostile clients (bounded memory and time)",
+        ("-m", "ash.bench.serve_load", "--seconds", "60", "--hostile-seconds", "20"),
+        "the same server idle: its RSS and a lone stats round trip",
+    ),
+    Section(
         "tuning",
         "Tuning: does the latency constraint steer the sampler",
         ("-m", "tests.tune.bench_constraints"),

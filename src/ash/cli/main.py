@@ -79,11 +79,24 @@ def validate(
     experiment: Annotated[Path, typer.Argument(help="Experiment YAML file.")],
     overrides: SetOption = None,
 ) -> None:
-    """Validate an experiment and print it fully resolved (every default filled in)."""
+    """Validate an experiment and print it fully resolved (every default filled in).
+
+    The data source is opened as training would open it, so a missing store, a file that is not
+    a DuckDB database or an empty Lean folder is reported here.
+    """
+    from rich.markup import escape
+
+    from ash.pipeline import check_source
+    from ash.data.sources.report import DataError
+
     try:
         resolved = load_experiment(experiment, overrides)
+        check_source(resolved)
     except ConfigError as exc:
         err_console.print(f"[bold red]error:[/] {exc.format()}", highlight=False)
+        raise typer.Exit(code=1) from None
+    except DataError as exc:
+        err_console.print(f"[bold red]error:[/] data.source: {escape(str(exc))}", highlight=False)
         raise typer.Exit(code=1) from None
     console.print(f"# {experiment}: valid", style="green")
     # Plain output: the resolved experiment must stay valid YAML whatever the terminal width.

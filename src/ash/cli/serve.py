@@ -6,7 +6,8 @@ Protocol and options: docs/runtime.md.
 
 from __future__ import annotations
 
-import subprocess
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -62,13 +63,12 @@ def serve(
     except ServeError as exc:
         typer.echo(f"ash serve: {exc}", err=True)
         raise typer.Exit(1) from exc
-    process = subprocess.Popen(argv, env=env)
-    try:
-        code = process.wait()
-    except KeyboardInterrupt:
-        # The terminal sent SIGINT to both of us; ash-serve shuts down gracefully on its own.
-        code = process.wait()
-    raise typer.Exit(code)
+    # Replace this process with ash-serve (same pid): every signal (SIGTERM from a supervisor,
+    # SIGINT from the terminal) reaches the server itself, and no wrapper can die and leave an
+    # orphaned server listening behind it.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(argv[0], argv, env)
 
 
 app = typer.Typer(name="serve", help="Serve models with the Rust runtime.", no_args_is_help=True)

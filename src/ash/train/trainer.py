@@ -21,7 +21,7 @@ from torch import nn
 from tqdm import tqdm
 
 from ash import runs
-from ash.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ash.checkpoint import CheckpointError, load_checkpoint, load_weights, save_checkpoint
 from ash.components.discretizers.base import bucketize
 from ash.config.resolve import ResolvedExperiment
 from ash.data.windows import gather_windows, subsample
@@ -219,7 +219,7 @@ class Trainer:
                 f"checkpoint {path} was written by {state.get('world_size')} processes; resume "
                 f"with the same number (now {self.ctx.world}) so the data order matches"
             )
-        self.model.load_state_dict(state["model"])
+        load_weights(self.model, state.get("model"), path)
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         if self.scaler is not None and "scaler" in state:
@@ -376,8 +376,9 @@ class Trainer:
         return nll_metrics(sums, self.horizons)
 
     def _finish(self) -> TrainResult:
-        best = load_checkpoint(self.run_dir / runs.CHECKPOINTS / runs.BEST, self.device)
-        self.model.load_state_dict(best["model"])
+        best_path = self.run_dir / runs.CHECKPOINTS / runs.BEST
+        best = load_checkpoint(best_path, self.device)
+        load_weights(self.model, best.get("model"), best_path)
         scores = score_windows(
             self.model,
             self.bars,

@@ -8,7 +8,8 @@ from typing import ClassVar
 import pandas as pd
 from pydantic import Field
 
-from ash.data.sources.common import empty_frame
+from ash.data.sources.canonical import empty_frame
+from ash.data.sources.report import DataError
 from ash.data.sources.store import EVENT_KINDS, DuckDBStore
 from ash.interfaces import ComponentConfig, EventKind, Source
 
@@ -29,6 +30,13 @@ class DuckDBSource(Source[DuckDBConfig]):
         super().__init__(config)
         # Read-only: several training processes may read one store at the same time.
         self.store = DuckDBStore(self.config.path, read_only=True)
+        if not any(self.store.has(k) for k in EVENT_KINDS):
+            self.store.close()
+            raise DataError(
+                "the DuckDB database has no trades, quotes or options table",
+                path=self.config.path,
+                fix="import data into it with `ash data import`",
+            )
 
     def event_kinds(self) -> frozenset[EventKind]:
         return frozenset(k for k in EVENT_KINDS if self.store.has(k) and self.store.count(k) > 0)

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from ash.data.schema import SCHEMAS
-from ash.data.sources.common import DataError, as_utc, empty_frame, to_canonical
+from ash.data.sources.canonical import as_utc, empty_frame, to_canonical
+from ash.data.sources.report import DataError
 from ash.interfaces import ComponentConfig, EventKind, Source
 
 EVENT_KINDS: tuple[EventKind, ...] = ("trades", "quotes", "options")

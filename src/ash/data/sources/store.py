@@ -24,14 +24,8 @@ import numpy as np
 import pandas as pd
 
 from ash.data.schema import SCHEMAS
-from ash.data.sources.common import (
-    DataError,
-    ImportReport,
-    as_utc,
-    empty_frame,
-    rechunk,
-    to_canonical,
-)
+from ash.data.sources.canonical import as_utc, empty_frame, rechunk, to_canonical
+from ash.data.sources.report import DataError, ImportReport
 from ash.interfaces import EventKind
 
 EVENT_KINDS: tuple[EventKind, ...] = ("trades", "quotes", "options")
@@ -42,6 +36,9 @@ SQL_TYPES = {
     "int8": "TINYINT",
 }
 VECTOR_ROWS = 2048  # DuckDB's vector size: fetch_df_chunk counts in vectors
+# A DuckDB database file carries this magic at byte 8 (after a checksum).
+DUCKDB_MAGIC = b"DUCK"
+DUCKDB_MAGIC_OFFSET = 8
 
 
 def symbol_column(kind: EventKind) -> str:
@@ -72,6 +69,7 @@ class DuckDBStore:
             raise DataError(
                 "no DuckDB store here", path=self.path, fix="create it with `ash data import`"
             )
+        _check_is_duckdb(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.con = duckdb.connect(str(self.path), read_only=read_only)
@@ -454,3 +452,22 @@ def _parquet_union_sql(kind: EventKind, files: Sequence[str]) -> str:
             f"FROM read_parquet('{literal}', file_row_number = true)"
         )
     return " UNION ALL ".join(parts)
+
+
+def _check_is_duckdb(path: Path) -> None:
+    """An existing file must be a DuckDB database, not a CSV or Parquet file given by mistake."""
+    if path.is_dir():
+        raise DataError(
+            "is a folder, not a DuckDB store file", path=path, fix="point at the .duckdb file"
+        )
+    if not path.is_file() or path.stat().st_size == 0:
+        return  # a new store is created here
+    with path.open("rb") as handle:
+        head = handle.read(DUCKDB_MAGIC_OFFSET + len(DUCKDB_MAGIC))
+    if head[DUCKDB_MAGIC_OFFSET:] != DUCKDB_MAGIC:
+        raise DataError(
+            "is not a DuckDB database (no DuckDB header)",
+            path=path,
+            fix="point data.source.path at a store written by `ash data import`, or use the "
+            "source that reads this file's format (lean, lobster, ...)",
+        )
