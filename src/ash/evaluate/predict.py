@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from ash.components.discretizers.base import bucketize
 from ash.data.pipeline import PreparedData, gather_windows
 from ash.evaluate import baselines
+from ash.feature_cache import window_source
 from ash.model import AshModel
 
 F64 = NDArray[np.float64]
@@ -44,20 +45,24 @@ def subsample(ends: I64, max_samples: int | None) -> I64:
 
 @torch.no_grad()
 def model_forecasts(
-    model: AshModel, prepared: PreparedData, ends: I64
+    model: AshModel, prepared: PreparedData, ends: I64, *, feature_cache: bool = True
 ) -> tuple[F64, F64, F64, I64]:
-    """Calibrated probs, uncalibrated probs, edges and realized bucket ids for ``ends``."""
+    """Calibrated probs, uncalibrated probs, edges and realized bucket ids for ``ends``;
+    ``feature_cache``: features once per bar (:mod:`ash.feature_cache`) or per window."""
     model.eval()
     bars = torch.as_tensor(prepared.bars.values, dtype=torch.float32)
     returns = torch.as_tensor(prepared.returns_bps, dtype=torch.float64)
+    source = window_source(
+        model, bars, prepared.bars.segment_id, cache=feature_cache, ends=np.asarray(ends)
+    )
     cal, uncal, edges, ids = [], [], [], []
     for start in range(0, len(ends), BATCH):
         idx = torch.as_tensor(ends[start : start + BATCH])
-        windows = gather_windows(bars, idx, model.window)
-        head, prior = model.logit_parts(windows)
+        inputs = source.gather(idx)
+        head, prior = source.logit_parts(model, *inputs)
         logits = model.combine(head, prior).double()
         raw = model.combine(head, prior, calibrated=False).double()
-        e = model.edges(windows).double()
+        e = source.edges(model, *inputs).double()
         cal.append(torch.softmax(logits, -1).numpy())
         uncal.append(torch.softmax(raw, -1).numpy())
         edges.append(e.numpy())

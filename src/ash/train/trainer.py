@@ -27,11 +27,19 @@ from ash.config.resolve import ResolvedExperiment
 from ash.data.pipeline import PreparedData, gather_windows, load_bar_data, notes, prepare_data
 from ash.evaluate.calibration import fit_residual_calibration, fit_temperature
 from ash.evaluate.predict import subsample
+from ash.feature_cache import (
+    BarWindows,
+    CachedFeatures,
+    WindowSource,
+    not_cacheable,
+    window_source,
+)
 from ash.interfaces import Loss
 from ash.model import AshModel
 from ash.train import distributed as ddp
 from ash.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ash.train.history import write_history
+from ash.train.run_info import device_name, record_throughput
 from ash.train.schedule import warmup_cosine
 from ash.train.seeding import capture_rng, epoch_generator, restore_rng, seed_everything
 
@@ -50,12 +58,14 @@ class TrainResult:
 class _LogitsAndEdges(nn.Module):
     """DDP only syncs gradients through ``forward``; route ``logits`` + ``edges`` through it."""
 
-    def __init__(self, model: AshModel) -> None:
+    def __init__(self, model: AshModel, source: WindowSource) -> None:
         super().__init__()
         self.model = model
+        self.source = source
 
-    def forward(self, bars: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.model.logits(bars), self.model.edges(bars)
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = self.model.combine(*self.source.logit_parts(self.model, *inputs))
+        return logits, self.source.edges(self.model, *inputs)
 
 
 def select_device(choice: str) -> torch.device:
@@ -105,27 +115,30 @@ def predict_logits(
     autocast: Callable[[], AbstractContextManager[Any]] = nullcontext,
     *,
     parts: bool = False,
+    source: WindowSource | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Logits ``[N, H, K]`` (fp32, CPU), target ids and mask ``[N, H]`` for window ends.
 
     ``parts``: logits ``[2, N, H, K]`` instead, the uncalibrated head logits and the prior's
-    log-probabilities — what calibration of a model with a prior fits on.
+    log-probabilities — what calibration of a model with a prior fits on. ``source``: where the
+    model's inputs come from (default: bar windows of ``bars``; see :mod:`ash.feature_cache`).
     """
     if parts and model.prior is None:
         raise ValueError("predict_logits(parts=True) needs a model with a prior")
+    source = source or BarWindows(model, bars)
     model.eval()
     out_logits, out_targets, out_mask = [], [], []
     for start in range(0, len(ends), batch_size):
         idx = torch.as_tensor(ends[start : start + batch_size], device=bars.device)
-        windows = gather_windows(bars, idx, model.window)
+        inputs = source.gather(idx)
         with autocast():
+            head, prior = source.logit_parts(model, *inputs)
             if parts:
-                head, prior = model.logit_parts(windows)
                 assert prior is not None
                 logits = torch.stack([head, prior])
             else:
-                logits = model.logits(windows)
-            edges = model.edges(windows)
+                logits = model.combine(head, prior)
+            edges = source.edges(model, *inputs)
         targets = bucketize(returns[idx], edges.float())
         out_logits.append(logits.float().cpu())
         out_targets.append(targets.clamp(min=0).cpu())
@@ -159,10 +172,13 @@ def _sharded_val_nll(
     ctx: ddp.DistContext,
     autocast: Callable[[], AbstractContextManager[Any]],
     horizons: tuple[float, ...],
+    source: WindowSource,
 ) -> dict[str, float]:
     """Validation NLL with every rank scoring a slice; sums are all-reduced in float64."""
     mine = ends[ctx.rank :: ctx.world] if ctx.enabled else ends
-    logits, targets, mask = predict_logits(model, bars, returns, mine, batch_size, autocast)
+    logits, targets, mask = predict_logits(
+        model, bars, returns, mine, batch_size, autocast, source=source
+    )
     logp = torch.log_softmax(logits.double(), dim=-1)
     picked = -logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1) * mask
     sums = torch.stack([picked.sum(0), mask.double().sum(0)])  # [2, H]
@@ -282,7 +298,17 @@ class Trainer:
             "notes": notes(p),
             "n_parameters": sum(x.numel() for x in self.model.parameters()),
             "device": str(self.device),
+            "device_name": device_name(self.device),
             "precision": str(self.amp_dtype or "fp32"),
+            "grad_scaler": self.amp_dtype == torch.float16,
+            "feature_cache": isinstance(self.source, CachedFeatures),
+            "feature_cache_off_reason": None
+            if isinstance(self.source, CachedFeatures)
+            else (
+                "train.feature_cache is false"
+                if not self.cfg.feature_cache
+                else not_cacheable(self.model)
+            ),
             "world_size": self.ctx.world,
             "torch": torch.__version__,
             "build_stats": p.bars.stats,
@@ -356,10 +382,17 @@ class Trainer:
     # ---------------------------------------------------------------- loop
 
     def _train_step(self, net: nn.Module, global_idx: torch.Tensor) -> float:
+        """One optimizer step; the global-batch mean loss (exact across ranks)."""
+        weighted = self._optimize(net, global_idx)
+        return float(ddp.all_reduce_sum(self.ctx, weighted)) / len(global_idx)
+
+    def _optimize(self, net: nn.Module, global_idx: torch.Tensor) -> torch.Tensor:
+        """Forward, backward and optimizer step on this rank's share of the batch; returns the
+        loss × local samples (float64, on the device) without waiting for the device."""
         local = ddp.shard(global_idx, self.ctx)
-        windows = gather_windows(self.bars, local, self.model.window)
+        inputs = self.source.gather(local)
         with self.autocast():
-            logits, edges = net(windows)
+            logits, edges = net(*inputs)
         targets = bucketize(self.returns[local], edges.float())
         mask = targets >= 0
         loss = self.loss_fn(logits.float(), targets.clamp(min=0), edges.float(), mask)
@@ -379,17 +412,26 @@ class Trainer:
             self.optimizer.step()
         self.scheduler.step()
         self.step += 1
-        # The reported loss is the global-batch mean (exact across ranks).
-        value = torch.tensor(
-            [float(loss.detach()) * len(local)], dtype=torch.float64, device=self.device
-        )
-        return float(ddp.all_reduce_sum(self.ctx, value)) / len(global_idx)
+        weighted: torch.Tensor = loss.detach().double() * len(local)
+        return weighted.reshape(1)
 
-    def train(self, on_epoch: Callable[[int, dict[str, float]], None] | None) -> TrainResult:
+    def setup(self) -> nn.Module:
+        """Data, fitted model, loss, optimizer and feature source, all on the training device;
+        returns the module a training step calls (DDP-wrapped under torchrun)."""
         self._prepare()
         if not self.resume:
             fit_data_dependent(self.model, self.prepared, self.exp.seed)
+        # Everything the step touches moves here (the loss's class weights are a buffer).
         self.model.to(self.device)
+        self.loss_fn.to(self.device)
+        samples = self.prepared.samples
+        self.source = window_source(
+            self.model,
+            self.bars,
+            self.prepared.bars.segment_id,
+            cache=self.cfg.feature_cache,
+            ends=np.concatenate([samples.train, self.val_ends]),
+        )
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay
         )
@@ -398,18 +440,22 @@ class Trainer:
         self.step, self.best_nll, self.best_epoch, self.bad_epochs = 0, math.inf, -1, 0
         self.history = []
         self.epoch_loss_sum, self.epoch_loss_count, self.stopped = 0.0, 0, False
-        start_epoch, start_batch = 0, 0
+        self.start_epoch, self.start_batch = 0, 0
         if self.resume:
-            start_epoch, start_batch = self._restore()
+            self.start_epoch, self.start_batch = self._restore()
         elif self.ctx.is_main:
             self._write_metadata()
-        net: nn.Module = _LogitsAndEdges(self.model)
+        net: nn.Module = _LogitsAndEdges(self.model, self.source)
         if self.ctx.enabled:
             net = nn.parallel.DistributedDataParallel(
                 net, device_ids=[self.device.index] if self.device.type == "cuda" else None
             )
+        return net
+
+    def train(self, on_epoch: Callable[[int, dict[str, float]], None] | None) -> TrainResult:
+        net = self.setup()
         train_ends = torch.as_tensor(self.prepared.samples.train, device=self.device)
-        epoch = start_epoch
+        epoch, start_batch = self.start_epoch, self.start_batch
         while epoch < self.cfg.epochs and not self.stopped:
             self._run_epoch(net, train_ends, epoch, start_batch, on_epoch)
             start_batch = 0
@@ -437,12 +483,14 @@ class Trainer:
         )
         if start_batch == 0:
             self.epoch_loss_sum, self.epoch_loss_count = 0.0, 0
+        started, n_samples = time.perf_counter(), 0
         for batch in range(start_batch, self.steps_per_epoch):
             self.model.train()
             global_idx = train_ends[order[batch * bs : (batch + 1) * bs]]
             if len(global_idx) < self.ctx.world:
                 continue  # a tail batch too small to give every rank a sample
             loss = self._train_step(net, global_idx)
+            n_samples += len(global_idx)
             self.epoch_loss_sum += loss
             self.epoch_loss_count += 1
             bar.update(1)
@@ -450,6 +498,7 @@ class Trainer:
             if self.step % self.cfg.checkpoint_every_steps == 0:
                 self._save_last(epoch, batch + 1)
         bar.close()
+        seconds = time.perf_counter() - started  # the float() of each step's loss synchronizes
         val = _sharded_val_nll(
             self.model,
             self.bars,
@@ -459,12 +508,14 @@ class Trainer:
             self.ctx,
             self.autocast,
             self.horizons,
+            self.source,
         )
         row: dict[str, Any] = {
             "epoch": epoch + 1,
             "step": self.step,
             "lr": float(self.scheduler.get_last_lr()[0]),
             "train_loss": self.epoch_loss_sum / max(1, self.epoch_loss_count),
+            "samples_per_s": n_samples / seconds if n_samples else float("nan"),
             **{f"val_{k}": v for k, v in val.items()},
         }
         self.history.append(row)
@@ -482,6 +533,7 @@ class Trainer:
         self._save_last(epoch + 1, 0)
         if self.ctx.is_main:
             write_history(self.run_dir, self.history)
+            record_throughput(self.run_dir, self.history)
             if self.progress:
                 tqdm.write(
                     f"epoch {epoch + 1}: train {row['train_loss']:.4f}  val nll {val['nll']:.4f}"
@@ -501,6 +553,7 @@ class Trainer:
             self.cfg.batch_size * EVAL_BATCH_MULTIPLE,
             self.autocast,
             parts=self.model.prior is not None,
+            source=self.source,
         )
         if self.model.prior is None:
             before = nll_metrics(logits, targets, mask, self.horizons)
