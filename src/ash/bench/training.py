@@ -8,9 +8,10 @@ gradient clipping, autocast on GPU) and its real optimizer steps are timed: batc
 features, discretizer edges, prior, targets and masks, loss, backward, clipping, optimizer and
 scheduler. The reference, in the same process on the same device and precision, is a bare loop:
 the same backbone class and config plus a linear head, fed a precomputed random feature tensor of
-the same shape ``[B, steps, F]``, cross-entropy, AdamW. ``trainer / bare`` is the ratio of
-medians over rounds; the per-window column is the trainer with ``train.feature_cache: false``
-(every window recomputes its features, the path before the cache).
+the same shape ``[B, steps, F]``, cross-entropy, AdamW. Rounds interleave the loops (a busy machine
+slows them alike); ``trainer / bare`` is the median of per-round ratios, min–max in brackets.
+The per-window column is the trainer with ``train.feature_cache: false`` (every window
+recomputes its features: the path before the cache).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -65,14 +65,11 @@ CASES = (
 )
 
 
-def _median_rate(step: Callable[[], None], batch: int, steps: int, rounds: int) -> float:
-    rates = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        rates.append(batch * steps / (time.perf_counter() - start))
-    return statistics.median(rates)
+def _rate(step: Callable[[], None], batch: int, steps: int) -> float:
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return batch * steps / (time.perf_counter() - start)
 
 
 def _trainer(case: Case, device: str, run_dir: Path, feature_cache: bool) -> Trainer:
@@ -85,31 +82,25 @@ def _trainer(case: Case, device: str, run_dir: Path, feature_cache: bool) -> Tra
     ]
     if device == "cpu":
         overrides.append(f"train.threads={CPU_THREADS}")
-    return Trainer(
-        load_experiment(REPO / "configs" / "default.yaml", overrides), run_dir, False, False
-    )
+    resolved = load_experiment(REPO / "configs" / "default.yaml", overrides)
+    return Trainer(resolved, run_dir, False, False)
 
 
-def trainer_rate(
-    case: Case, device: str, steps: int, rounds: int, feature_cache: bool
-) -> tuple[float, Trainer]:
-    with tempfile.TemporaryDirectory() as tmp:
-        trainer = _trainer(case, device, Path(tmp) / "run", feature_cache)
-        net = trainer.setup()
-        ends = torch.as_tensor(trainer.prepared.samples.train, device=trainer.device)
-        g = torch.Generator().manual_seed(0)
+def trainer_step(trainer: Trainer, batch: int) -> Callable[[], None]:
+    """One real optimizer step of ``trainer`` on a random batch of training windows."""
+    net = trainer.setup()
+    ends = torch.as_tensor(trainer.prepared.samples.train, device=trainer.device)
+    g = torch.Generator().manual_seed(0)
 
-        def step() -> None:
-            trainer.model.train()
-            pick = torch.randint(len(ends), (case.batch,), generator=g).to(trainer.device)
-            trainer._train_step(net, ends[pick])
+    def step() -> None:
+        trainer.model.train()
+        pick = torch.randint(len(ends), (batch,), generator=g).to(trainer.device)
+        trainer._train_step(net, ends[pick])
 
-        for _ in range(3):
-            step()
-        return _median_rate(step, case.batch, steps, rounds), trainer
+    return step
 
 
-def bare_rate(trainer: Trainer, batch: int, steps: int, rounds: int) -> float:
+def bare_step(trainer: Trainer, batch: int) -> Callable[[], None]:
     """The same backbone class and config plus a linear head on random features, plain AdamW."""
     model, device = trainer.model, trainer.device
     backbone = type(model.backbone)(model.backbone.config, model.n_features, model.steps)
@@ -119,7 +110,8 @@ def bare_rate(trainer: Trainer, batch: int, steps: int, rounds: int) -> float:
     g = torch.Generator().manual_seed(0)
     pool = [torch.randn(batch, model.steps, model.n_features, generator=g) for _ in range(4)]
     features = [x.to(device) for x in pool]
-    targets = [torch.randint(0, model.n_buckets, (batch * len(model.horizons),)).to(device)]
+    targets = torch.randint(0, model.n_buckets, (batch * len(model.horizons),), generator=g)
+    targets = targets.to(device)
     turn = [0]
 
     def step() -> None:
@@ -127,29 +119,42 @@ def bare_rate(trainer: Trainer, batch: int, steps: int, rounds: int) -> float:
         turn[0] += 1
         with trainer.autocast():
             logits = net(x).view(-1, model.n_buckets)
-        loss = nn.functional.cross_entropy(logits.float(), targets[0])
+        loss = nn.functional.cross_entropy(logits.float(), targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         optimizer.step()
         float(loss.detach())  # the trainer reads each step's loss too
 
-    for _ in range(3):
-        step()
-    return _median_rate(step, batch, steps, rounds)
+    return step
 
 
 def measure(case: Case, device: str, steps: int, rounds: int) -> dict[str, float | str]:
-    cached, trainer = trainer_rate(case, device, steps, rounds, feature_cache=True)
-    bare = bare_rate(trainer, case.batch, steps, rounds)
-    per_window, _ = trainer_rate(case, device, steps, rounds, feature_cache=False)
+    """Rounds interleave the three loops, so a busy machine slows them alike."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cached = _trainer(case, device, Path(tmp) / "cached", feature_cache=True)
+        per_window = _trainer(case, device, Path(tmp) / "per_window", feature_cache=False)
+        loops = {
+            "trainer": trainer_step(cached, case.batch),
+            "per_window": trainer_step(per_window, case.batch),
+            "bare": bare_step(cached, case.batch),
+        }
+        for step in loops.values():
+            for _ in range(3):  # warm-up: allocator, kernels, autotuning
+                step()
+        rates: dict[str, list[float]] = {name: [] for name in loops}
+        for _ in range(rounds):
+            for name, step in loops.items():
+                rates[name].append(_rate(step, case.batch, steps))
+    ratios = [t / b for t, b in zip(rates["trainer"], rates["bare"], strict=True)]
     return {
         "model": case.label,
         "device": device if device == "cpu" else torch.cuda.get_device_name(),
-        "precision": str(trainer.amp_dtype or "fp32").replace("torch.", ""),
-        "window": float(trainer.model.window),
-        "per_window": per_window,
-        "trainer": cached,
-        "bare": bare,
+        "precision": str(cached.amp_dtype or "fp32").replace("torch.", ""),
+        "window": float(cached.model.window),
+        **{name: statistics.median(r) for name, r in rates.items()},
+        "ratio": statistics.median(ratios),
+        "ratio_lo": min(ratios),
+        "ratio_hi": max(ratios),
     }
 
 
@@ -160,10 +165,11 @@ def table(rows: list[dict[str, float | str]]) -> str:
         "|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        trainer, bare = float(r["trainer"]), float(r["bare"])
         lines.append(
             f"| {r['model']} | {r['device']} | {r['precision']} | {int(float(r['window']))} | "
-            f"{float(r['per_window']):,.0f} | {trainer:,.0f} | {bare:,.0f} | {trainer / bare:.2f} |"
+            f"{float(r['per_window']):,.0f} | {float(r['trainer']):,.0f} | "
+            f"{float(r['bare']):,.0f} | {float(r['ratio']):.2f} "
+            f"({float(r['ratio_lo']):.2f}–{float(r['ratio_hi']):.2f}) |"
         )
     return "\n".join(lines)
 
@@ -183,9 +189,9 @@ def main(argv: list[str] | None = None) -> None:
         for case in CASES:
             if device in case.devices and (args.only is None or case.label in args.only):
                 rows.append(measure(case, device, args.steps, args.rounds))
-    np.set_printoptions(precision=3)
     print(
-        f"Training samples/s, medians over {args.rounds} rounds of {args.steps} steps; CPU rows "
+        f"Training samples/s, medians over {args.rounds} interleaved rounds of {args.steps} "
+        "steps (trainer / bare: median per-round ratio, min–max in brackets); CPU rows "
         f"with {CPU_THREADS} torch threads; trainer = the real training step "
         "(gather, features, prior, loss, masks, clipping, AdamW, schedule), bare = the same "
         "backbone + linear head on precomputed random features, same device and precision:\n"
