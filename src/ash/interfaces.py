@@ -175,6 +175,11 @@ class FeatureBuilder(nn.Module, Component[ConfigT], ABC):
     """
 
     kind: ClassVar[ComponentKind] = "feature_builder"
+    cacheable: ClassVar[bool] = True
+    """Training and evaluation may compute this builder once per bar over each session segment
+    and gather feature windows (``ash.feature_cache``): right for a causal builder whose output
+    at a step depends only on the last ``warmup`` bars. Set False for one whose output depends on
+    where the window starts; a builder with trainable parameters is never cached."""
 
     def __init__(self, config: ConfigT, ctx: ModelContext) -> None:
         super().__init__()

@@ -118,15 +118,33 @@ class AshModel(nn.Module):
         feats = torch.cat([f(bars) for f in self.feature_builders], dim=-1)
         return feats[:, -self.steps :, :]
 
+    def normalize(self, raw: torch.Tensor) -> torch.Tensor:
+        """Raw features ``[B, steps, F]`` → normalized, clipped backbone input."""
+        z = (raw - self.feature_mean) / self.feature_std
+        return torch.clamp(z, -self.feature_clip, self.feature_clip)
+
     def features(self, bars: torch.Tensor) -> torch.Tensor:
         """Normalized, clipped features ``[B, steps, F]`` (the backbone's input)."""
-        z = (self.raw_features(bars) - self.feature_mean) / self.feature_std
-        return torch.clamp(z, -self.feature_clip, self.feature_clip)
+        return self.normalize(self.raw_features(bars))
+
+    @property
+    def tail_window(self) -> int:
+        """Bars the discretizer and the prior read: the last ``tail_window`` of a window."""
+        prior = self.prior.min_window if self.prior is not None else 1
+        return max(int(getattr(self.discretizer, "min_window", 1)), prior)
 
     def logit_parts(self, bars: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Uncalibrated head logits ``[B, H, K]`` and the prior's log-probabilities (or None)."""
         self._check(bars)
-        rep = self.backbone(self.features(bars))
+        return self.logit_parts_from(self.raw_features(bars), bars)
+
+    def logit_parts_from(
+        self, raw: torch.Tensor, bars: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """:meth:`logit_parts` from raw features ``[B, steps, F]`` (e.g. precomputed once per
+        bar, :mod:`ash.feature_cache`) and bars of which only the last :attr:`tail_window` are
+        read (by the discretizer and the prior)."""
+        rep = self.backbone(self.normalize(raw))
         head: torch.Tensor = self.head(rep).view(-1, len(self.horizons), self.n_buckets)
         if self.prior is None:
             return head, None
@@ -176,8 +194,9 @@ class AshModel(nn.Module):
         if len(data) == 0:
             raise ValueError("fit_normalization needs at least one training window")
         self._check(data[:1])
-        total = torch.zeros(self.n_features, dtype=torch.float64)
-        total_sq = torch.zeros(self.n_features, dtype=torch.float64)
+        # Accumulate on the windows' device (a CUDA model fitted on CUDA windows stays there).
+        total = torch.zeros(self.n_features, dtype=torch.float64, device=data.device)
+        total_sq = torch.zeros(self.n_features, dtype=torch.float64, device=data.device)
         count = 0
         for start in range(0, len(data), batch_size):
             f = (
@@ -205,7 +224,7 @@ class AshModel(nn.Module):
             self.prior.fit(windows)
             return
         edges = self.edges(windows)
-        targets = torch.as_tensor(returns_bps).double()
+        targets = torch.as_tensor(returns_bps, device=windows.device).double()
         self.prior.fit(windows, targets, edges)
         logp = self.prior(windows, edges)
         bias = fit_bucket_bias(logp, bucketize(targets, edges.double()))

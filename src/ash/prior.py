@@ -113,7 +113,7 @@ class EwmaGaussianPrior(Prior):
         r = log_return_bps(price[:, 1:], price[:, :-1])
         var = float(torch.nanmean(r * r))
         self.init_var.fill_(var if math.isfinite(var) and var > 0 else 1.0)
-        moves = torch.diff(price, dim=1).abs().flatten().numpy()
+        moves = torch.diff(price, dim=1).abs().flatten().cpu().numpy()
         self.tick.fill_(lattice_tick(moves) if self.lattice else 0.0)
         self.log_scale.zero_()
         if returns_bps is not None and edges is not None:
@@ -132,7 +132,7 @@ class EwmaGaussianPrior(Prior):
         safe = ids.clamp(min=0).unsqueeze(-1)
         lo = full.gather(-1, safe).squeeze(-1)
         hi = full.gather(-1, safe + 1).squeeze(-1)
-        best = torch.zeros(sigma.shape[1], dtype=torch.float64)
+        best = torch.zeros(sigma.shape[1], dtype=torch.float64, device=sigma.device)
         best_nll = torch.full_like(best, math.inf)
         for log_c in torch.linspace(math.log(0.4), math.log(2.5), 61, dtype=torch.float64):
             s = sigma * math.exp(float(log_c)) * math.sqrt(2.0)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ash.components.discretizers.base import bucketize
-from ash.data.windows import gather_windows
+from ash.feature_cache import BarWindows, WindowSource
 from ash.model import AshModel
 
 Logits = Literal["calibrated", "parts", "none"]
@@ -56,27 +56,32 @@ def score_windows(
     autocast: Callable[[], AbstractContextManager[Any]] = nullcontext,
     logits: Logits = "calibrated",
     keep_edges: bool = False,
+    source: WindowSource | None = None,
 ) -> Scores:
     """Score the windows ending at ``ends`` of ``bars[T, C]`` against ``returns[T, H]`` (bps).
 
     ``logits``: ``calibrated`` keeps the model's calibrated logits, ``parts`` the uncalibrated
     head logits and the prior's log-probabilities (what calibration fits on), ``none`` neither
-    (bucket ids and edges only). The model is put in eval mode.
+    (bucket ids and edges only). ``source``: where the model's inputs come from (default: bar
+    windows of ``bars``; features computed once per bar: :mod:`ash.feature_cache`). The model
+    is put in eval mode.
     """
+    source = source or BarWindows(model, bars)
     model.eval()
     ids, out_logits, heads, priors, edges_out = [], [], [], [], []
     for start in range(0, len(ends), batch_size):
         idx = torch.as_tensor(ends[start : start + batch_size], device=bars.device)
-        windows = gather_windows(bars, idx, model.window)
+        inputs = source.gather(idx)
         with autocast():
             if logits == "calibrated":
-                out_logits.append(model.logits(windows).float().cpu())
+                parts = source.logit_parts(model, *inputs)
+                out_logits.append(model.combine(*parts).float().cpu())
             elif logits == "parts":
-                head, prior = model.logit_parts(windows)
+                head, prior = source.logit_parts(model, *inputs)
                 heads.append(head.float().cpu())
                 if prior is not None:
                     priors.append(prior.float().cpu())
-            edges = model.edges(windows)
+            edges = source.edges(model, *inputs)
         ids.append(bucketize(returns[idx], edges.to(returns.dtype)).cpu())
         if keep_edges:
             edges_out.append(edges.float().cpu())

@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 
 from ash.data.windows import subsample
 from ash.evaluate import baselines
+from ash.feature_cache import window_source
 from ash.model import AshModel
 from ash.pipeline import PreparedData
 from ash.scoring import Logits, Scores, score_windows
@@ -35,19 +36,32 @@ class SplitForecasts:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def _scores(model: AshModel, prepared: PreparedData, ends: I64, logits: Logits) -> Scores:
+def _scores(
+    model: AshModel, prepared: PreparedData, ends: I64, logits: Logits, feature_cache: bool
+) -> Scores:
     bars = torch.as_tensor(prepared.bars.values, dtype=torch.float32)
     returns = torch.as_tensor(prepared.returns_bps, dtype=torch.float64)
+    source = window_source(
+        model, bars, prepared.bars.segment_id, cache=feature_cache, ends=np.asarray(ends)
+    )
     return score_windows(
-        model, bars, returns, ends, batch_size=BATCH, logits=logits, keep_edges=True
+        model,
+        bars,
+        returns,
+        ends,
+        batch_size=BATCH,
+        logits=logits,
+        keep_edges=True,
+        source=source,
     )
 
 
 def model_forecasts(
-    model: AshModel, prepared: PreparedData, ends: I64
+    model: AshModel, prepared: PreparedData, ends: I64, *, feature_cache: bool = True
 ) -> tuple[F64, F64, F64, I64]:
-    """Calibrated probs, uncalibrated probs, edges and realized bucket ids for ``ends``."""
-    scores = _scores(model, prepared, ends, "parts")
+    """Calibrated probs, uncalibrated probs, edges and realized bucket ids for ``ends``;
+    ``feature_cache``: features once per bar (:mod:`ash.feature_cache`) or per window."""
+    scores = _scores(model, prepared, ends, "parts", feature_cache)
     assert scores.head is not None and scores.edges is not None
     with torch.no_grad():
         cal = model.combine(scores.head, scores.prior).double()
@@ -62,7 +76,8 @@ def model_forecasts(
 
 def train_bucket_ids(model: AshModel, prepared: PreparedData, ends: I64) -> tuple[F64, I64]:
     """Edges and bucket ids of training samples (edges may depend on the window)."""
-    scores = _scores(model, prepared, ends, "none")
+    # Edges only: the discretizer reads bars, so no features are computed at all.
+    scores = _scores(model, prepared, ends, "none", feature_cache=False)
     assert scores.edges is not None
     return scores.edges.double().numpy(), scores.ids.numpy()
 

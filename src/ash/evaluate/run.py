@@ -147,8 +147,10 @@ def split_forecasts(
     model: AshModel,
     prepared: PreparedData,
     ends: np.ndarray,
+    *,
+    feature_cache: bool = True,
 ) -> SplitForecasts:
-    cal, uncal, edges, ids = model_forecasts(model, prepared, ends)
+    cal, uncal, edges, ids = model_forecasts(model, prepared, ends, feature_cache=feature_cache)
     fc = SplitForecasts(name, ends, edges, prepared.returns_bps[ends], ids)
     fc.probs["model"] = cal
     fc.probs["model_uncalibrated"] = uncal
@@ -221,7 +223,7 @@ def evaluate_run(run_dir: Path) -> dict[str, Any]:
     forecasts: dict[str, SplitForecasts] = {}
     for split in ("val", "test"):
         ends = subsample(prepared.samples.as_dict()[split], cfg.max_samples)
-        fc = split_forecasts(split, model, prepared, ends)
+        fc = split_forecasts(split, model, prepared, ends, feature_cache=exp.train.feature_cache)
         baseline_forecasts(fitted, prepared, fc)
         if oracle is not None:
             oracle_forecasts(oracle, prepared, fc, cfg.oracle_max_samples)

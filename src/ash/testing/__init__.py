@@ -20,6 +20,7 @@ from typing import Any
 from ash.interfaces import Component, ComponentConfig
 from ash.testing.bars import make_bars, make_extreme_bars, make_returns
 from ash.testing.config_check import check_config_roundtrip, default_config
+from ash.testing.device_checks import check_no_plain_tensors, check_on_device
 from ash.testing.errors import ConformanceError
 from ash.testing.module_checks import (
     CHECKS,
@@ -55,6 +56,8 @@ __all__ = [
     "check_feature_builder",
     "check_loss",
     "check_model",
+    "check_no_plain_tensors",
+    "check_on_device",
     "check_onnx_parity",
     "default_config",
     "default_context",

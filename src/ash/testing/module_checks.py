@@ -23,6 +23,7 @@ from ash.interfaces import (
 from ash.model import AshModel
 from ash.testing.bars import ALL_COLUMNS, make_bars, make_extreme_bars, make_returns
 from ash.testing.config_check import default_config
+from ash.testing.device_checks import check_no_plain_tensors
 from ash.testing.errors import ConformanceError
 from ash.testing.onnx_check import check_onnx_parity
 
@@ -83,6 +84,7 @@ def check_feature_builder(
     cfg = config if config is not None else default_config(cls)
     fb = cls(cfg, ctx).eval()
     what = f"feature builder {cls.name!r}"
+    check_no_plain_tensors(fb, what)
     names = fb.feature_names
     if not names or len(set(names)) != len(names) or fb.n_features != len(names):
         raise ConformanceError(f"{what}: feature_names must be non-empty and unique; got {names}")
@@ -156,6 +158,7 @@ def check_discretizer(
     cfg = config if config is not None else default_config(cls)
     disc = cls(cfg, ctx)
     what = f"discretizer {cls.name!r}"
+    check_no_plain_tensors(disc, what)
     k, h = disc.n_buckets, len(ctx.horizons)
     if not isinstance(k, int) or k < 2:
         raise ConformanceError(f"{what}: n_buckets must be an int >= 2; got {k!r}")
@@ -219,6 +222,7 @@ def check_backbone(
     torch.manual_seed(0)
     bb = cls(cfg, n_features, steps)
     what = f"backbone {cls.name!r}"
+    check_no_plain_tensors(bb, what)
     d = bb.out_dim
     if not isinstance(d, int) or d < 1:
         raise ConformanceError(f"{what}: out_dim must be a positive int; got {d!r}")
@@ -256,6 +260,7 @@ def check_loss(
     cfg = config if config is not None else default_config(cls)
     loss_fn = cls(cfg, n_horizons, n_buckets)
     what = f"loss {cls.name!r}"
+    check_no_plain_tensors(loss_fn, what)
     g = torch.Generator().manual_seed(0)
     logits = torch.randn(batch, n_horizons, n_buckets, generator=g, requires_grad=True)
     targets = torch.randint(0, n_buckets, (batch, n_horizons), generator=g)
@@ -301,6 +306,7 @@ def check_model(model: nn.Module, *, batch: int = 2, onnx: bool = True, seed: in
             f"check_model wants an ash.model.AshModel, got {type(model).__name__}"
         )
     what = "assembled model"
+    check_no_plain_tensors(model, what)
     cols = model.ctx.bar_columns
     h, k = len(model.horizons), model.n_buckets
     model.eval()

@@ -9,6 +9,7 @@ DDP under torchrun, and per-horizon temperature calibration of the best weights 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from ash.checkpoint import CheckpointError, load_checkpoint, load_weights, save_
 from ash.components.discretizers.base import bucketize
 from ash.config.resolve import ResolvedExperiment
 from ash.data.windows import gather_windows, subsample
+from ash.feature_cache import CachedFeatures, WindowSource, not_cacheable, window_source
 from ash.interfaces import Loss
 from ash.model import AshModel
 from ash.pipeline import PreparedData, load_bar_data, prepare_data
@@ -34,6 +36,7 @@ from ash.train.calibration import calibrate
 from ash.train.device import select_device, select_precision
 from ash.train.history import write_history
 from ash.train.metadata import run_metadata
+from ash.train.run_info import device_name, record_throughput
 from ash.train.schedule import warmup_cosine
 from ash.train.seeding import capture_rng, epoch_generator, restore_rng, seed_everything
 
@@ -52,12 +55,14 @@ class TrainResult:
 class _LogitsAndEdges(nn.Module):
     """DDP only syncs gradients through ``forward``; route ``logits`` + ``edges`` through it."""
 
-    def __init__(self, model: AshModel) -> None:
+    def __init__(self, model: AshModel, source: WindowSource) -> None:
         super().__init__()
         self.model = model
+        self.source = source
 
-    def forward(self, bars: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.model.logits(bars), self.model.edges(bars)
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = self.model.combine(*self.source.logit_parts(self.model, *inputs))
+        return logits, self.source.edges(self.model, *inputs)
 
 
 def make_loss(resolved: ResolvedExperiment, n_horizons: int, n_buckets: int) -> Loss[Any]:
@@ -169,6 +174,19 @@ class Trainer:
             precision=str(self.amp_dtype or "fp32"),
             world_size=self.ctx.world,
         )
+        cached = isinstance(self.source, CachedFeatures)
+        meta.update(
+            device_name=device_name(self.device),
+            grad_scaler=self.amp_dtype == torch.float16,
+            feature_cache=cached,
+            feature_cache_off_reason=None
+            if cached
+            else (
+                "train.feature_cache is false"
+                if not self.cfg.feature_cache
+                else not_cacheable(self.model)
+            ),
+        )
         runs.write_config(self.run_dir, self.resolved)
         runs.write_json(self.run_dir / runs.META_FILE, meta)
 
@@ -238,10 +256,17 @@ class Trainer:
     # ---------------------------------------------------------------- loop
 
     def _train_step(self, net: nn.Module, global_idx: torch.Tensor) -> float:
+        """One optimizer step; the global-batch mean loss (exact across ranks)."""
+        weighted = self._optimize(net, global_idx)
+        return float(ddp.all_reduce_sum(self.ctx, weighted)) / len(global_idx)
+
+    def _optimize(self, net: nn.Module, global_idx: torch.Tensor) -> torch.Tensor:
+        """Forward, backward and optimizer step on this rank's share of the batch; returns the
+        loss × local samples (float64, on the device) without waiting for the device."""
         local = ddp.shard(global_idx, self.ctx)
-        windows = gather_windows(self.bars, local, self.model.window)
+        inputs = self.source.gather(local)
         with self.autocast():
-            logits, edges = net(windows)
+            logits, edges = net(*inputs)
         targets = bucketize(self.returns[local], edges.float())
         mask = targets >= 0
         loss = self.loss_fn(logits.float(), targets.clamp(min=0), edges.float(), mask)
@@ -261,17 +286,26 @@ class Trainer:
             self.optimizer.step()
         self.scheduler.step()
         self.step += 1
-        # The reported loss is the global-batch mean (exact across ranks).
-        value = torch.tensor(
-            [float(loss.detach()) * len(local)], dtype=torch.float64, device=self.device
-        )
-        return float(ddp.all_reduce_sum(self.ctx, value)) / len(global_idx)
+        weighted: torch.Tensor = loss.detach().double() * len(local)
+        return weighted.reshape(1)
 
-    def train(self, on_epoch: Callable[[int, dict[str, float]], None] | None) -> TrainResult:
+    def setup(self) -> nn.Module:
+        """Data, fitted model, loss, optimizer and feature source, all on the training device;
+        returns the module a training step calls (DDP-wrapped under torchrun)."""
         self._prepare()
         if not self.resume:
             fit_data_dependent(self.model, self.prepared, self.exp.seed)
+        # Everything the step touches moves here (the loss's class weights are a buffer).
         self.model.to(self.device)
+        self.loss_fn.to(self.device)
+        samples = self.prepared.samples
+        self.source = window_source(
+            self.model,
+            self.bars,
+            self.prepared.bars.segment_id,
+            cache=self.cfg.feature_cache,
+            ends=np.concatenate([samples.train, self.val_ends]),
+        )
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay
         )
@@ -280,18 +314,22 @@ class Trainer:
         self.step, self.best_nll, self.best_epoch, self.bad_epochs = 0, math.inf, -1, 0
         self.history = []
         self.epoch_loss_sum, self.epoch_loss_count, self.stopped = 0.0, 0, False
-        start_epoch, start_batch = 0, 0
+        self.start_epoch, self.start_batch = 0, 0
         if self.resume:
-            start_epoch, start_batch = self._restore()
+            self.start_epoch, self.start_batch = self._restore()
         elif self.ctx.is_main:
             self._write_metadata()
-        net: nn.Module = _LogitsAndEdges(self.model)
+        net: nn.Module = _LogitsAndEdges(self.model, self.source)
         if self.ctx.enabled:
             net = nn.parallel.DistributedDataParallel(
                 net, device_ids=[self.device.index] if self.device.type == "cuda" else None
             )
+        return net
+
+    def train(self, on_epoch: Callable[[int, dict[str, float]], None] | None) -> TrainResult:
+        net = self.setup()
         train_ends = torch.as_tensor(self.prepared.samples.train, device=self.device)
-        epoch = start_epoch
+        epoch, start_batch = self.start_epoch, self.start_batch
         while epoch < self.cfg.epochs and not self.stopped:
             self._run_epoch(net, train_ends, epoch, start_batch, on_epoch)
             start_batch = 0
@@ -319,12 +357,14 @@ class Trainer:
         )
         if start_batch == 0:
             self.epoch_loss_sum, self.epoch_loss_count = 0.0, 0
+        started, n_samples = time.perf_counter(), 0
         for batch in range(start_batch, self.steps_per_epoch):
             self.model.train()
             global_idx = train_ends[order[batch * bs : (batch + 1) * bs]]
             if len(global_idx) < self.ctx.world:
                 continue  # a tail batch too small to give every rank a sample
             loss = self._train_step(net, global_idx)
+            n_samples += len(global_idx)
             self.epoch_loss_sum += loss
             self.epoch_loss_count += 1
             bar.update(1)
@@ -332,12 +372,14 @@ class Trainer:
             if self.step % self.cfg.checkpoint_every_steps == 0:
                 self._save_last(epoch, batch + 1)
         bar.close()
+        seconds = time.perf_counter() - started  # the float() of each step's loss synchronizes
         val = self._validation_nll(bs * EVAL_BATCH_MULTIPLE)
         row: dict[str, Any] = {
             "epoch": epoch + 1,
             "step": self.step,
             "lr": float(self.scheduler.get_last_lr()[0]),
             "train_loss": self.epoch_loss_sum / max(1, self.epoch_loss_count),
+            "samples_per_s": n_samples / seconds if n_samples else float("nan"),
             **{f"val_{k}": v for k, v in val.items()},
         }
         self.history.append(row)
@@ -355,6 +397,7 @@ class Trainer:
         self._save_last(epoch + 1, 0)
         if self.ctx.is_main:
             write_history(self.run_dir, self.history)
+            record_throughput(self.run_dir, self.history)
             if self.progress:
                 tqdm.write(
                     f"epoch {epoch + 1}: train {row['train_loss']:.4f}  val nll {val['nll']:.4f}"
@@ -368,7 +411,13 @@ class Trainer:
         ctx = self.ctx
         mine = self.val_ends[ctx.rank :: ctx.world] if ctx.enabled else self.val_ends
         scores = score_windows(
-            self.model, self.bars, self.returns, mine, batch_size=batch_size, autocast=self.autocast
+            self.model,
+            self.bars,
+            self.returns,
+            mine,
+            batch_size=batch_size,
+            autocast=self.autocast,
+            source=self.source,
         )
         assert scores.logits is not None
         sums = nll_sums(scores.logits, scores.targets, scores.mask)
@@ -387,6 +436,7 @@ class Trainer:
             batch_size=self.cfg.batch_size * EVAL_BATCH_MULTIPLE,
             autocast=self.autocast,
             logits="parts",
+            source=self.source,
         )
         val_metrics = calibrate(self.model, scores, self.horizons)
         val_metrics["best_epoch"] = float(self.best_epoch)
