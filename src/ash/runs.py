@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from ash.checkpoint import CheckpointError, load_checkpoint, load_weights
+from ash.checkpoint import load_checkpoint, load_weights
 from ash.config.resolve import ResolvedExperiment, resolve
 from ash.interfaces import Backbone, Discretizer, FeatureBuilder, ModelContext
 from ash.model import AshModel, build_model

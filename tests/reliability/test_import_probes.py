@@ -13,8 +13,8 @@ import pytest
 from ash.data import quality
 from ash.data.sources.importer import import_path
 from ash.data.sources.report import DataError
-from ash.data.sources.vendor_files import ArchiveLimits, read_member_bytes
 from ash.data.sources.store import DuckDBStore
+from ash.data.sources.vendor_files import ArchiveLimits, read_member_bytes
 
 GOOD = "34200000,1674100,100,P,20002000,0"
 

@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from ash.runtime import serve_binary
 from ash.export.fixtures import write_fixtures
+from ash.runtime import serve_binary
 from ash.runtime_lib import onnxruntime_library
 
 MODEL = "valid/w8_c17_h3_k5.onnx"

@@ -86,8 +86,8 @@ def validate(
     """
     from rich.markup import escape
 
-    from ash.pipeline import check_source
     from ash.data.sources.report import DataError
+    from ash.pipeline import check_source
 
     try:
         resolved = load_experiment(experiment, overrides)

@@ -32,8 +32,8 @@ from ash.data.sources.canonical import clean, to_canonical
 from ash.data.sources.lean import LeanFile, find_lean_files, load_lean_quotes, load_lean_trades
 from ash.data.sources.lobster import LobsterPair, find_lobster_pairs, load_lobster_day
 from ash.data.sources.report import DataError, ImportReport
-from ash.data.sources.vendor_files import read_member_bytes, read_numeric_csv
 from ash.data.sources.store import DuckDBStore
+from ash.data.sources.vendor_files import read_member_bytes, read_numeric_csv
 from ash.interfaces import EventKind
 
 ImportFormat = Literal["trades", "quotes", "options", "lean", "lobster"]
