@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from ash import runs
-from ash.data.pipeline import prepare_data
 from ash.evaluate import metrics
 from ash.evaluate.predict import model_forecasts, subsample
+from ash.pipeline import prepare_data
 
 
 def per_sample_nll(run: Path) -> tuple[np.ndarray, np.ndarray, list[float]]:

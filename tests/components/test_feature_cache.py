@@ -12,11 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from ash.data.pipeline import gather_windows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ash.config.schema import PriorConfig
+from ash.data.windows import gather_windows
 from ash.feature_cache import (
     BarWindows,
     CachedFeatures,

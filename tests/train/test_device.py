@@ -19,7 +19,8 @@ import ash.train.trainer as trainer_mod
 from ash.feature_cache import BarWindows, CachedFeatures
 from ash.testing import check_on_device, make_bars
 from ash.testing.errors import ConformanceError
-from ash.train.trainer import Trainer, select_precision
+from ash.train.device import select_precision
+from ash.train.trainer import Trainer
 from tests.train.helpers import tiny_experiment
 
 META = torch.device("meta")
