@@ -46,12 +46,14 @@ SIZES: dict[str, dict[str, Any]] = {
 
 
 def build(config: Path, backbone_overrides: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """The default experiment's untrained model (components from the registry) and metadata.
+    """The default experiment's untrained model (components from the registry, its prior
+    included) and metadata.
 
     Reads the ``model``, ``bars`` and ``horizons`` blocks of the YAML directly, so the benchmark
     does not depend on the experiment's data source being installed.
     """
     from ash.bars.columns import BAR_COLUMNS_VERSION, CORE_COLUMNS
+    from ash.config.schema import PriorConfig
     from ash.interfaces import ModelContext
     from ash.model import build_model
     from ash.registry import get_registry
@@ -74,6 +76,8 @@ def build(config: Path, backbone_overrides: dict[str, Any]) -> tuple[Any, dict[s
         [component("feature_builder", f) for f in spec["features"]],
         component("backbone", spec["backbone"], backbone_overrides),
         component("discretizer", spec["discretizer"]),
+        prior=PriorConfig(**spec.get("prior", {})),
+        reference=bars.get("reference", "mid"),
     )
     meta = {
         "ash.bar_columns_version": BAR_COLUMNS_VERSION,

@@ -21,6 +21,13 @@ from ash.interfaces import Component, ComponentConfig
 from ash.testing.bars import make_bars, make_extreme_bars, make_returns
 from ash.testing.config_check import check_config_roundtrip, default_config
 from ash.testing.errors import ConformanceError
+from ash.testing.graph_size import (
+    GraphSize,
+    check_node_budget,
+    discretizer_graph_size,
+    feature_builder_graph_size,
+    graph_size,
+)
 from ash.testing.module_checks import (
     CHECKS,
     check_backbone,
@@ -48,6 +55,7 @@ def check_component(
 
 __all__ = [
     "ConformanceError",
+    "GraphSize",
     "check_backbone",
     "check_component",
     "check_config_roundtrip",
@@ -55,10 +63,14 @@ __all__ = [
     "check_feature_builder",
     "check_loss",
     "check_model",
+    "check_node_budget",
     "check_onnx_parity",
     "default_config",
     "default_context",
+    "discretizer_graph_size",
     "export_onnx",
+    "feature_builder_graph_size",
+    "graph_size",
     "make_bars",
     "make_extreme_bars",
     "make_returns",
