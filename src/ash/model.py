@@ -7,8 +7,9 @@ normalization constants and per-horizon temperatures are all inside the graph.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -114,9 +115,26 @@ class AshModel(nn.Module):
             )
 
     def raw_features(self, bars: torch.Tensor) -> torch.Tensor:
-        """Un-normalized features of the last ``steps`` positions: ``[B, steps, F]``."""
-        feats = torch.cat([f(bars) for f in self.feature_builders], dim=-1)
-        return feats[:, -self.steps :, :]
+        """Un-normalized features of the last ``steps`` positions: ``[B, steps, F]``.
+
+        Each builder sees only the last ``its warmup + steps`` bars: the positions the backbone
+        reads plus what their warm-up needs (a builder is causal and its warm-up honest, so the
+        values there are the same as over the whole window, and a built-in builder computes
+        exactly those last ``steps`` positions). Outputs are joined time-last (``[B, F, W]``):
+        the built-ins compute time-last and transpose at the end, and the exporter cancels each
+        transpose pair and the warm-up padding, leaving one transpose for the feature block.
+        """
+        width = int(bars.shape[1])
+        builders = [cast(FeatureBuilder, f) for f in self.feature_builders]
+        pieces = []
+        for span, group in itertools.groupby(
+            builders, key=lambda f: min(width, int(f.warmup) + self.steps)
+        ):
+            x = bars if span == width else bars[:, width - span :]
+            out = torch.cat([f(x).transpose(1, 2) for f in group], dim=1)  # [B, F, span]
+            pieces.append(out if span == self.steps else out[:, :, span - self.steps :])
+        joined = pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=1)
+        return joined.transpose(1, 2)
 
     def normalize(self, raw: torch.Tensor) -> torch.Tensor:
         """Raw features ``[B, steps, F]`` → normalized, clipped backbone input."""
@@ -131,15 +149,18 @@ class AshModel(nn.Module):
     def tail_window(self) -> int:
         """Bars the discretizer and the prior read: the last ``tail_window`` of a window."""
         prior = self.prior.min_window if self.prior is not None else 1
-        return max(int(getattr(self.discretizer, "min_window", 1)), prior)
+        return max(self.discretizer.min_window, prior)
 
-    def logit_parts(self, bars: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Uncalibrated head logits ``[B, H, K]`` and the prior's log-probabilities (or None)."""
+    def logit_parts(
+        self, bars: torch.Tensor, edges: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Uncalibrated head logits ``[B, H, K]`` and the prior's log-probabilities (or None);
+        ``edges`` are :meth:`edges` of ``bars`` when the caller has them already."""
         self._check(bars)
-        return self.logit_parts_from(self.raw_features(bars), bars)
+        return self.logit_parts_from(self.raw_features(bars), bars, edges)
 
     def logit_parts_from(
-        self, raw: torch.Tensor, bars: torch.Tensor
+        self, raw: torch.Tensor, bars: torch.Tensor, edges: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """:meth:`logit_parts` from raw features ``[B, steps, F]`` (e.g. precomputed once per
         bar, :mod:`ash.feature_cache`) and bars of which only the last :attr:`tail_window` are
@@ -148,7 +169,7 @@ class AshModel(nn.Module):
         head: torch.Tensor = self.head(rep).view(-1, len(self.horizons), self.n_buckets)
         if self.prior is None:
             return head, None
-        prior: torch.Tensor = self.prior(bars, self.edges(bars))
+        prior: torch.Tensor = self.prior(bars, self.edges(bars) if edges is None else edges)
         return head, prior
 
     def combine(
@@ -164,9 +185,9 @@ class AshModel(nn.Module):
             logits = head + prior
         return logits / self.temperature.view(1, -1, 1) if calibrated else logits
 
-    def logits(self, bars: torch.Tensor) -> torch.Tensor:
+    def logits(self, bars: torch.Tensor, edges: torch.Tensor | None = None) -> torch.Tensor:
         """Calibrated logits ``[B, H, K]`` (what losses train on)."""
-        return self.combine(*self.logit_parts(bars))
+        return self.combine(*self.logit_parts(bars, edges))
 
     def edges(self, bars: torch.Tensor) -> torch.Tensor:
         """Bucket edges ``[B, H, K + 1]`` in bps from the discretizer."""
@@ -175,7 +196,8 @@ class AshModel(nn.Module):
 
     def forward(self, bars: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(probs[B, H, K], edges[B, H, K + 1])`` — the ONNX contract's outputs."""
-        return torch.softmax(self.logits(bars), dim=-1), self.edges(bars)
+        edges = self.edges(bars)  # once: the prior reads the same edges
+        return torch.softmax(self.logits(bars, edges), dim=-1), edges
 
     @torch.no_grad()
     def fit_normalization(

@@ -22,6 +22,7 @@ windows as the typical smallest non-zero price move, as the baseline does).
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -30,7 +31,7 @@ import torch
 from torch import nn
 
 from ash.components.discretizers.base import bucketize
-from ash.components.ops import log_return_bps
+from ash.components.ops import BPS, finite, log_differences
 from ash.config.schema import PriorConfig
 from ash.fitting import lbfgs_minimize
 from ash.interfaces import ModelContext
@@ -110,7 +111,7 @@ class EwmaGaussianPrior(Prior):
         edges, also each horizon's scale (the grid point of least training NLL, as the baseline
         does), so that an untrained model already matches the fitted EWMA Gaussian."""
         price = windows[:, -self.min_window :, self.price_index].double()
-        r = log_return_bps(price[:, 1:], price[:, :-1])
+        r = self.returns(windows)
         var = float(torch.nanmean(r * r))
         self.init_var.fill_(var if math.isfinite(var) and var > 0 else 1.0)
         moves = torch.diff(price, dim=1).abs().flatten().cpu().numpy()
@@ -144,35 +145,90 @@ class EwmaGaussianPrior(Prior):
             best_nll = torch.where(better, nll, best_nll)
         return best.float()
 
+    def _price_row(self, bars: torch.Tensor) -> torch.Tensor:
+        """The price column as ``[B, 1, W]``, NaN/inf → 0: the same nodes as a feature builder's
+        :meth:`~ash.components.features.base.ColumnFeatureBuilder.columns` (shared in the graph)."""
+        return finite(bars).transpose(1, 2)[:, [self.price_index]]
+
+    def _log_differences(self, bars: torch.Tensor) -> torch.Tensor:
+        """1-bar log-price differences over the whole window, float64 ``[B, 1, W]``: the first
+        is 0, as is any next to a missing price. The same nodes as ``realized_vol``'s (shared
+        in the graph when both read the same window); the EWMA weights ignore all but the
+        last ``lookback``."""
+        return log_differences(self._price_row(bars).double())
+
+    def returns(self, bars: torch.Tensor) -> torch.Tensor:
+        """1-bar log returns (bps, float64) over the lookback: ``[B, lookback]``."""
+        return BPS * self._log_differences(bars)[:, 0, -self.lookback :]
+
+    def _sigma_1(self, bars: torch.Tensor) -> torch.Tensor:
+        """One-bar EWMA standard deviation (bps) ``[B, 1, 1]``."""
+        d = self._log_differences(bars)
+        # Weights over the whole window (0 before the lookback) with the bps² scale: one MatMul.
+        width = int(d.shape[-1])
+        pad = torch.zeros(width - self.lookback, dtype=torch.float64, device=d.device)
+        weights = torch.cat([pad, self.ewma_weights.double() * (BPS * BPS)])
+        ewma = (d * d) @ weights.unsqueeze(-1)
+        var = self.seed_weight * self.init_var + ewma.to(bars.dtype)
+        return torch.sqrt(torch.clamp(var, min=1e-8))
+
     def sigma(self, bars: torch.Tensor) -> torch.Tensor:
         """Per-horizon standard deviations (bps) ``[B, H]``."""
-        price = bars[:, -self.min_window :, self.price_index]
-        r = log_return_bps(price[:, 1:], price[:, :-1])
-        r2 = torch.nan_to_num(r * r, nan=0.0)
-        var = self.seed_weight * self.init_var + r2 @ self.ewma_weights  # [B]
-        sigma_1 = torch.sqrt(torch.clamp(var, min=1e-8))
-        return torch.exp(self.log_scale) * sigma_1.unsqueeze(1) * self.sqrt_horizon_bars
+        return torch.exp(self.log_scale) * self._sigma_1(bars)[:, 0] * self.sqrt_horizon_bars
 
     def snapped_inner(self, bars: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
         """Inner edges ``[B, H, K - 1]`` moved to the midpoints between reachable prices."""
-        inner = edges[..., 1:-1]
+        return self.snapped(bars, edges)[..., 1:-1]
+
+    def snapped(self, bars: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
+        """Edges ``[B, H, K + 1]`` moved to the midpoints between reachable prices (the outer
+        sentinels move too, by less than a step: they only mark the open ends)."""
         if not self.lattice:
-            return inner
+            return edges
         # Bucket [e_k, e_{k+1}) holds the lattice points j·δ with ceil(e_k/δ) <= j <
         # ceil(e_{k+1}/δ); their rounding intervals tile the snapped edges below.
-        ref = bars[:, -1, self.price_index]
-        step = (1e4 * self.tick / torch.clamp(ref, min=1e-9)).view(-1, 1, 1)
-        safe = torch.where(step > 0, step, torch.ones_like(step))
-        snapped = (torch.ceil(inner / safe - 1e-6) - 0.5) * safe
-        return torch.where(step > 0, snapped, inner)
+        ref = self._price_row(bars)[..., -1:]  # [B, 1, 1]
+        step = (BPS * self.tick) / ref
+        snapped = (torch.ceil(edges / step - 1e-6) - 0.5) * step
+        # No tick fitted (0), or no valid reference price: the edges as they are.
+        return torch.where(step > 0, snapped, edges)
 
     def forward(self, bars: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
-        inner = self.snapped_inner(bars, edges)
-        z = inner / (self.sigma(bars).unsqueeze(-1) * math.sqrt(2.0))
-        cdf = 0.5 * (1.0 + torch.erf(z))
-        zeros = torch.zeros_like(cdf[..., :1])
-        cdf = torch.cat([zeros, cdf, zeros + 1.0], dim=-1)
-        return floored_log(cdf[..., 1:] - cdf[..., :-1], cdf.shape[-1] - 1)
+        # Bucket k's mass is ½·(erf(z_{k+1}) − erf(z_k)) with z = edge / (√2·σ_h). The outer
+        # edges get z = ±1e4 instead (erf is exactly ±1 there: open-ended outer buckets) by
+        # a constant mask and offset, not a concatenation; the differences are one constant
+        # MatMul that also carries ½·(1 − floor).
+        n_edges = int(edges.shape[-1])
+        inner, ends, diff = _erf_constants(n_edges, (1.0 - PRIOR_FLOOR) * 0.5, edges)
+        per_horizon = torch.exp(-self.log_scale) / (self.sqrt_horizon_bars * math.sqrt(2.0))
+        z = self.snapped(bars, edges) * (per_horizon.unsqueeze(-1) * inner)
+        z = z / self._sigma_1(bars) + ends
+        mass = torch.erf(z) @ diff
+        return torch.log(torch.clamp(mass, min=0.0) + PRIOR_FLOOR / (n_edges - 1))
+
+
+def _erf_constants(
+    n_edges: int, weight: float, like: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Constants of the prior's bucket masses for ``n_edges`` edges: the inner-edge mask
+    ``[0, 1, …, 1, 0]``, the outer ``z`` offsets ``[−1e4, 0, …, 0, 1e4]`` and the difference
+    matrix ``[n_edges, n_edges − 1]`` scaled by ``weight`` (exact: ±weight and 0)."""
+    inner, ends, diff = _erf_arrays(n_edges, weight)
+    return tuple(
+        torch.as_tensor(a, dtype=like.dtype, device=like.device) for a in (inner, ends, diff)
+    )  # type: ignore[return-value]
+
+
+@functools.lru_cache(maxsize=16)
+def _erf_arrays(n_edges: int, weight: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    inner = np.ones(n_edges)
+    inner[[0, -1]] = 0.0
+    ends = np.zeros(n_edges)
+    ends[[0, -1]] = -1e4, 1e4
+    k = np.arange(n_edges - 1)
+    diff = np.zeros((n_edges, n_edges - 1))
+    diff[k + 1, k], diff[k, k] = weight, -weight
+    return inner, ends, diff
 
 
 def fit_bucket_bias(

@@ -29,6 +29,7 @@ import yaml
 from torch import nn
 
 from ash.bars.columns import BAR_COLUMNS_VERSION, CORE_COLUMNS
+from ash.config.schema import PriorConfig
 from ash.export.contract import FP16_PARITY_TOLERANCE, INPUT_NAME, OUTPUT_NAMES
 from ash.export.exporter import contract_metadata, export_model, set_metadata
 from ash.export.latency import measure_latency
@@ -49,7 +50,8 @@ SIZES: dict[str, dict[str, Any]] = {
 
 
 def build(config: Path, backbone_overrides: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """The default experiment's untrained model (components from the registry) and metadata.
+    """The default experiment's untrained model (components from the registry, its prior
+    included) and metadata.
 
     Reads the ``model``, ``bars`` and ``horizons`` blocks of the YAML directly, so the benchmark
     does not depend on the experiment's data source being installed.
@@ -72,6 +74,8 @@ def build(config: Path, backbone_overrides: dict[str, Any]) -> tuple[Any, dict[s
         [component("feature_builder", f) for f in spec["features"]],
         component("backbone", spec["backbone"], backbone_overrides),
         component("discretizer", spec["discretizer"]),
+        prior=PriorConfig(**spec.get("prior", {})),
+        reference=bars.get("reference", "mid"),
     )
     meta = {
         "ash.bar_columns_version": BAR_COLUMNS_VERSION,

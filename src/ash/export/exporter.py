@@ -2,10 +2,11 @@
 
 ``forward(bars) -> (probs, edges)`` is traced with the TorchScript exporter (stable graphs, fast,
 opset 17; the dynamo exporter needs more time per model for no gain on these graphs), with a
-dynamic batch axis and constant folding. The fixed axes are then written into the declared output
-shapes, the metadata filled, the graph checked with ``onnx.checker`` (full check) and the file
-validated against the contract. Optional variants: ONNX Runtime's offline-optimised graph (kept
-only when it measures faster) and an fp16 graph for GPU serving.
+dynamic batch axis and constant folding, then simplified (:mod:`ash.export.simplify`: the shape
+arithmetic that the fixed window makes constant is folded away). The fixed axes are then written
+into the declared output shapes, the metadata filled, the graph checked with ``onnx.checker``
+(full check) and the file validated against the contract. Optional variants: ONNX Runtime's
+offline-optimised graph (kept only when it measures faster) and an fp16 graph for GPU serving.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from ash.export.metadata import check_metadata, encode_metadata
 from ash.export.optimize import write_fp16_variant, write_ort_variant
 from ash.export.parity import cpu_model
 from ash.export.provenance import plugins_metadata
+from ash.export.simplify import simplify
 from ash.export.synthetic import synthetic_bars
 from ash.export.validate import check_model
 from ash.onnx_io import export_onnx
@@ -193,7 +195,7 @@ def export_model(
     model = cpu_model(model).eval()
     example = _example(meta)
     _check_forward(model, example, meta)
-    proto = trace_to_onnx(model, example, opset)
+    proto = simplify(trace_to_onnx(model, example, opset))
     fix_io_shapes(proto, meta)
     set_metadata(proto, meta)
     try:

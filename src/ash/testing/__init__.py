@@ -22,6 +22,13 @@ from ash.testing.bars import make_bars, make_extreme_bars, make_returns
 from ash.testing.config_check import check_config_roundtrip, default_config
 from ash.testing.device_checks import check_no_plain_tensors, check_on_device
 from ash.testing.errors import ConformanceError
+from ash.testing.graph_size import (
+    GraphSize,
+    check_node_budget,
+    discretizer_graph_size,
+    feature_builder_graph_size,
+    graph_size,
+)
 from ash.testing.module_checks import (
     CHECKS,
     check_backbone,
@@ -49,6 +56,7 @@ def check_component(
 
 __all__ = [
     "ConformanceError",
+    "GraphSize",
     "check_backbone",
     "check_component",
     "check_config_roundtrip",
@@ -58,10 +66,14 @@ __all__ = [
     "check_model",
     "check_no_plain_tensors",
     "check_on_device",
+    "check_node_budget",
     "check_onnx_parity",
     "default_config",
     "default_context",
+    "discretizer_graph_size",
     "export_onnx",
+    "feature_builder_graph_size",
+    "graph_size",
     "make_bars",
     "make_extreme_bars",
     "make_returns",

@@ -7,8 +7,8 @@ import math
 import torch
 from pydantic import Field
 
-from ash.components.features.base import ColumnFeatureBuilder, stack
-from ash.components.ops import rolling_sum
+from ash.components.features.base import ColumnFeatureBuilder
+from ash.components.ops import rolling_sum, tail
 from ash.interfaces import ComponentConfig, ModelContext
 
 
@@ -40,8 +40,11 @@ class TimeOfDay(ColumnFeatureBuilder[TimeOfDayConfig]):
         self.declare(["time_of_day", "session_start"], names, config.gap_lookback)
 
     def forward(self, bars: torch.Tensor) -> torch.Tensor:
-        frac = torch.clamp((self.col(bars, "time_of_day") - self.open) / self.length, -0.5, 1.5)
+        start = self.first_position(bars)
+        x = self.columns(bars)  # [B, 2, W]: time of day, session-start flag
+        frac = torch.clamp((tail(x[:, :1], start) - self.open) / self.length, -0.5, 1.5)
         angle = 2.0 * math.pi * frac
-        flags = torch.clamp(self.col(bars, "session_start"), 0.0, 1.0)
-        recent = torch.clamp(rolling_sum(flags, self.lookback), 0.0, 1.0)
-        return stack([frac, torch.sin(angle), torch.cos(angle), recent])
+        flags = torch.clamp(x[:, 1:], 0.0, 1.0)
+        recent = torch.clamp(rolling_sum(flags, self.lookback, start), 0.0, 1.0)
+        features = torch.cat([frac, torch.sin(angle), torch.cos(angle), recent], dim=1)
+        return self.output(features, bars)

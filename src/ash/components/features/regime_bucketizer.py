@@ -15,11 +15,13 @@ import torch
 from torch import nn
 
 from ash.components.features.volatility import TRADING_SECONDS_PER_YEAR, realized
-from ash.components.ops import rolling_mean, rolling_sum, safe_div
+from ash.components.ops import rolling_means, safe_div
 
 
 class RegimeBucketizer(nn.Module):
     edges: torch.Tensor
+    lower: torch.Tensor
+    upper: torch.Tensor
 
     """Fixed increasing edges ``e_1 < … < e_{K−1}``; bucket ``k`` holds ``e_k <= x < e_{k+1}``
     (open-ended at both ends), so K = len(edges) + 1 regimes."""
@@ -32,6 +34,10 @@ class RegimeBucketizer(nn.Module):
                 f"{what} regime edges must be non-empty and strictly increasing; got {values}"
             )
         self.register_buffer("edges", torch.tensor(values, dtype=torch.float32))
+        # Bucket k is [lower_k, upper_k) with open ends: a one-hot is two comparisons.
+        inf = float("inf")
+        self.register_buffer("lower", torch.tensor([-inf, *values]), persistent=False)
+        self.register_buffer("upper", torch.tensor([*values, inf]), persistent=False)
         self.n_buckets = len(values) + 1
 
     def ids(self, x: torch.Tensor) -> torch.Tensor:
@@ -39,14 +45,9 @@ class RegimeBucketizer(nn.Module):
         return (x.unsqueeze(-1) >= self.edges.to(x.dtype)).sum(dim=-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """One-hot ``[..., K]`` (float) of each value's bucket."""
-        e = self.edges.to(x.dtype)
-        above = (x.unsqueeze(-1) >= e).to(x.dtype)  # [..., K - 1]
-        ones = torch.ones_like(x).unsqueeze(-1)
-        zeros = torch.zeros_like(x).unsqueeze(-1)
-        ge_low = torch.cat([ones, above], dim=-1)  # x >= lower edge of bucket k
-        ge_high = torch.cat([above, zeros], dim=-1)  # x >= upper edge of bucket k
-        return ge_low - ge_high
+        """One-hot ``[..., K]`` (float) of each (finite) value's bucket."""
+        v = x.unsqueeze(-1)
+        return ((v >= self.lower.to(x.dtype)) & (v < self.upper.to(x.dtype))).to(x.dtype)
 
 
 def implied_vol_value(iv: torch.Tensor) -> torch.Tensor:
@@ -54,19 +55,21 @@ def implied_vol_value(iv: torch.Tensor) -> torch.Tensor:
     return torch.clamp(iv, min=0.0)
 
 
-def realized_vol_value(price: torch.Tensor, window: int, bar_seconds: float) -> torch.Tensor:
-    """Annualized realized vol (decimal) of 1-bar returns over ``window`` bars."""
+def realized_vol_value(
+    price: torch.Tensor, window: int, bar_seconds: float, start: int = 0
+) -> torch.Tensor:
+    """Annualized realized vol (decimal) of 1-bar returns over ``window`` bars: prices
+    ``[B, S, W]`` → ``[B, S, W − start]``."""
     scale = 1e-4 * float(TRADING_SECONDS_PER_YEAR / bar_seconds) ** 0.5
-    rv: torch.Tensor = realized(price, window) * scale
+    rv: torch.Tensor = realized(price, (window,), start)[:, :, 0] * scale
     return rv
 
 
-def relative_volume_value(volume: torch.Tensor, short: int, long: int) -> torch.Tensor:
-    """Mean volume per bar over ``short`` bars / the mean over ``long`` bars (0 if none)."""
-    v = torch.clamp(volume, min=0.0)
-    ratio: torch.Tensor = safe_div(
-        rolling_mean(v, short),
-        rolling_sum(v, long)
-        / torch.clamp(torch.cumsum(torch.ones_like(v), dim=1), max=float(long)),
-    )
+def relative_volume_value(
+    volume: torch.Tensor, short: int, long: int, start: int = 0
+) -> torch.Tensor:
+    """Mean volume per bar over ``short`` bars / the mean over ``long`` bars (0 if none):
+    ``[B, S, W]`` → ``[B, S, W − start]``."""
+    means = rolling_means(torch.clamp(volume, min=0.0), (short, long), start)
+    ratio: torch.Tensor = safe_div(means[:, :, 0], means[:, :, 1])
     return ratio

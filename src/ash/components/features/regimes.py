@@ -17,6 +17,8 @@ from ash.components.features.regime_bucketizer import (
     realized_vol_value,
     relative_volume_value,
 )
+from ash.components.features.base import ColumnFeatureBuilder
+from ash.components.ops import tail
 from ash.interfaces import ComponentConfig, ModelContext
 
 
@@ -69,15 +71,16 @@ class RegimeBuckets(ColumnFeatureBuilder[RegimeBucketsConfig]):
 
     def forward(self, bars: torch.Tensor) -> torch.Tensor:
         cfg = self.cfg
+        start = self.first_position(bars)
         out = []
         for key, part in self.parts.items():
             if key == "iv":
-                value = implied_vol_value(self.col(bars, cfg.iv_column))
+                value = implied_vol_value(tail(self.columns(bars, [cfg.iv_column]), start))
             elif key == "rv":
-                price = self.col(bars, cfg.price_column)
-                value = realized_vol_value(price, cfg.rv_window, self.ctx.bar_seconds)
+                price = self.columns(bars, [cfg.price_column])
+                value = realized_vol_value(price, cfg.rv_window, self.ctx.bar_seconds, start)
             else:
-                volume = self.col(bars, "volume")
-                value = relative_volume_value(volume, cfg.volume_short, cfg.volume_long)
-            out.append(part(value))
-        return torch.cat(out, dim=-1)
+                volume = self.columns(bars, ["volume"])
+                value = relative_volume_value(volume, cfg.volume_short, cfg.volume_long, start)
+            out.append(part(value[:, 0]).transpose(1, 2))  # one-hot [B, K, m]
+        return self.output(torch.cat(out, dim=1), bars)
