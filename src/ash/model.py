@@ -125,7 +125,7 @@ class AshModel(nn.Module):
         transpose pair and the warm-up padding, leaving one transpose for the feature block.
         """
         width = int(bars.shape[1])
-        builders = [cast(FeatureBuilder, f) for f in self.feature_builders]
+        builders = [cast(FeatureBuilder[Any], f) for f in self.feature_builders]
         pieces = []
         for span, group in itertools.groupby(
             builders, key=lambda f: min(width, int(f.warmup) + self.steps)

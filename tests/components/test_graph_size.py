@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from ash.export.bench import build
 
 from ash.components import discretizers as D
 from ash.components import features as F
-from ash.export.bench import build
 from ash.interfaces import Discretizer, FeatureBuilder
 from ash.testing import (
     ConformanceError,

@@ -2,8 +2,8 @@
 
 Everything in ``__all__`` is public API (docs/plugins.md): a plugin may build on it and it keeps
 its meaning across releases. Series are **time-last**, ``[B, S, W]`` (``S`` series side by side,
-time on the last axis), and every helper is causal (the value at ``t`` uses positions ``<= t`` only). They are written for a
-*lean* exported graph:
+time on the last axis), and every helper is causal (the value at ``t`` uses positions ``<= t``
+only). They are written for a *lean* exported graph:
 
 - one vectorised op for all lookbacks at once (a ``Gather`` with a constant ``[L, m]`` index
   table, one ``CumSum`` for every rolling window), never one chain per lookback;

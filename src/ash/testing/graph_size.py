@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import onnx
 import torch
@@ -87,7 +88,7 @@ def graph_size(
 
 
 def feature_builder_graph_size(
-    cls: type[FeatureBuilder],
+    cls: type[FeatureBuilder[Any]],
     config: ComponentConfig | None = None,
     ctx: ModelContext | None = None,
     *,
@@ -103,7 +104,7 @@ def feature_builder_graph_size(
 
 
 def discretizer_graph_size(
-    cls: type[Discretizer],
+    cls: type[Discretizer[Any]],
     config: ComponentConfig | None = None,
     ctx: ModelContext | None = None,
     *,

@@ -17,7 +17,6 @@ from ash.components.features.regime_bucketizer import (
     realized_vol_value,
     relative_volume_value,
 )
-from ash.components.features.base import ColumnFeatureBuilder
 from ash.components.ops import tail
 from ash.interfaces import ComponentConfig, ModelContext
 
