@@ -112,8 +112,8 @@ def test_parity_uses_the_runs_validation_windows(
 ) -> None:
     import numpy as np
 
-    from ash import pipeline
     from ash.bars.columns import CORE_COLUMNS
+    from ash.export import run as export_module
     from ash.export.run import export_run
     from ash.export.synthetic import synthetic_bars
 
@@ -134,7 +134,7 @@ def test_parity_uses_the_runs_validation_windows(
             bars=SimpleNamespace(columns=CORE_COLUMNS, values=values), samples=samples
         )
 
-    monkeypatch.setattr(pipeline, "prepare_data", fake_prepare)
+    monkeypatch.setattr(export_module, "prepare_data", fake_prepare)
     done = export_run(run_dir, optimize=False)
     assert done.windows_source == "128 windows of the run's validation bars"
     assert done.parity is not None and done.parity.ok and done.parity.windows == 128

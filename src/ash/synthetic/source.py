@@ -20,6 +20,8 @@ class SyntheticSource(Source[SyntheticConfig]):
     name: ClassVar[str] = "synthetic"
 
     def __init__(self, config: SyntheticConfig | None = None) -> None:
+        if config is not None and not isinstance(config, SyntheticConfig):  # untyped callers
+            raise TypeError(f"SyntheticSource needs a SyntheticConfig, got {type(config).__name__}")
         super().__init__(config or SyntheticConfig())
         self.cfg = self.config
 
