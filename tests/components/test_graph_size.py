@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from ash.export.bench import build
 
+from ash.bench.graph import build
 from ash.components import discretizers as D
 from ash.components import features as F
 from ash.interfaces import Discretizer, FeatureBuilder

@@ -12,9 +12,9 @@ import torch
 from torch import nn
 from typer.testing import CliRunner
 
+from ash import checkpoint as ckpt
 from ash.cli.main import app
 from ash.config import ConfigError, load_experiment
-from ash.train import checkpoint as ckpt
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -16,6 +16,8 @@ and the parity of fp32 (and fp16) ONNX Runtime outputs against PyTorch on 128 wi
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
 import tempfile
 import time
@@ -86,6 +88,119 @@ def build(config: Path, backbone_overrides: dict[str, Any]) -> tuple[Any, dict[s
         "ash.experiment": raw.get("name", config.stem),
     }
     return model.eval(), meta
+
+
+BASELINE_COMMIT = "84b6cf00cef4ae6363263a1323f5a31dcba74f98"
+"""The commit before the lean graph (issue 18): its exported graph is the runtime benchmark's
+"today" reference, re-exported in every run (model files are not committed)."""
+
+_REFERENCE_EXPORT = r"""
+import json, sys, warnings
+from pathlib import Path
+import yaml
+from ash.bars.columns import BAR_COLUMNS_VERSION, CORE_COLUMNS
+from ash.config.schema import PriorConfig
+from ash.export.exporter import export_model
+from ash.interfaces import ModelContext
+from ash.model import build_model
+from ash.registry import get_registry
+config, out, sizes = Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3])
+raw = yaml.safe_load(config.read_text())
+spec, bars = raw["model"], raw.get("bars", {})
+registry = get_registry()
+def component(kind, block, extra=None):
+    cls = registry.get(kind, block["kind"])
+    return cls, cls.Config(**{**{k: v for k, v in block.items() if k != "kind"}, **(extra or {})})
+meta = {"ash.bar_columns_version": BAR_COLUMNS_VERSION, "ash.reference_price": "mid",
+        "ash.timezone": "America/New_York", "ash.gap_seconds": 300.0, "ash.gap_policy": "reset",
+        "ash.experiment": raw.get("name", "default")}
+for name, overrides in sizes.items():
+    model = build_model(
+        ModelContext(CORE_COLUMNS, float(bars.get("seconds", 1.0)),
+                     tuple(float(h) for h in raw["horizons"])),
+        int(spec.get("steps", 64)),
+        [component("feature_builder", f) for f in spec["features"]],
+        component("backbone", spec["backbone"], overrides),
+        component("discretizer", spec["discretizer"]),
+        prior=PriorConfig(**spec.get("prior", {})),
+        reference=bars.get("reference", "mid"),
+    ).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        export_model(model, out / f"{name}-before" / "model.onnx", metadata=meta, optimize=False)
+"""
+
+
+def export_reference(
+    folder: Path, sizes: dict[str, dict[str, Any]], commit: str = BASELINE_COMMIT
+) -> dict[str, Path]:
+    """Export the default experiment's model at ``sizes`` with the code of ``commit`` (``git
+    archive`` of its ``src`` into a temporary folder, a subprocess on that ``PYTHONPATH``), for
+    a side-by-side benchmark against today's graph. Fails with a clear message without git."""
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[3]
+    source = folder / "reference-src"
+    source.mkdir(parents=True, exist_ok=True)
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(repo), "archive", commit, "src"],
+            capture_output=True,
+            check=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        raise RuntimeError(
+            f"cannot export the reference graph of commit {commit[:10]}: this benchmark needs "
+            f"the git history of {repo} (a clone, not an archive) and git on PATH "
+            f"({type(exc).__name__}: {detail.decode(errors='replace').strip() or exc})"
+        ) from exc
+    out = folder / "reference"
+    env = {"PYTHONPATH": str(source / "src"), "PATH": os.environ.get("PATH", "")}
+    subprocess.run(
+        [sys.executable, "-c", _REFERENCE_EXPORT, str(DEFAULT_CONFIG), str(out), json.dumps(sizes)],
+        check=True,
+        cwd=repo,
+        env={**os.environ, **env},
+    )
+    return {name: out / f"{name}-before" / "model.onnx" for name in sizes}
+
+
+def flops_per_prediction(model: nn.Module, bars: torch.Tensor) -> int:
+    """Floating-point operations of one forward pass at batch 1, as ``torch.utils.flop_counter``
+    counts them (matrix products and attention; elementwise feature arithmetic is not counted,
+    and is a small share of these models)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(bars[:1])
+    return int(counter.get_total_flops())
+
+
+def matmul_rate(size: int = 256, repeats: int = 200) -> float:
+    """Single-thread ONNX Runtime ``MatMul`` throughput (FLOP/s) on ``size``³ float32 products:
+    the arithmetic rate one core reaches here, which bounds how fast a model can run."""
+    import numpy as np
+    import onnx.helper as oh
+
+    x = oh.make_tensor_value_info("a", onnx.TensorProto.FLOAT, [size, size])
+    y = oh.make_tensor_value_info("c", onnx.TensorProto.FLOAT, [size, size])
+    graph = oh.make_graph([oh.make_node("MatMul", ["a", "a"], ["c"])], "matmul", [x], [y])
+    proto = oh.make_model(graph, opset_imports=[oh.make_opsetid("", 17)], ir_version=8)
+    from ash.export.session import cpu_session
+
+    session = cpu_session(proto.SerializeToString(), threads=1)
+    a = np.random.default_rng(0).standard_normal((size, size)).astype(np.float32)
+    for _ in range(10):
+        session.run(None, {"a": a})
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        session.run(None, {"a": a})
+        times.append(time.perf_counter() - start)
+    return 2.0 * size**3 / statistics.median(times)
 
 
 def write_raw(model: nn.Module, meta: dict[str, Any], path: Path) -> Path:
