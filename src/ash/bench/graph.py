@@ -40,7 +40,7 @@ from ash.export.parity import check_parity
 from ash.export.synthetic import synthetic_bars
 from ash.interfaces import ModelContext
 from ash.model import build_model
-from ash.onnx_io import export_onnx
+from ash.onnx_io import cpu_session, export_onnx
 from ash.registry import get_registry
 
 DEFAULT_CONFIG = Path("configs/default.yaml")
@@ -189,8 +189,6 @@ def matmul_rate(size: int = 256, repeats: int = 200) -> float:
     y = oh.make_tensor_value_info("c", onnx.TensorProto.FLOAT, [size, size])
     graph = oh.make_graph([oh.make_node("MatMul", ["a", "a"], ["c"])], "matmul", [x], [y])
     proto = oh.make_model(graph, opset_imports=[oh.make_opsetid("", 17)], ir_version=8)
-    from ash.export.session import cpu_session
-
     session = cpu_session(proto.SerializeToString(), threads=1)
     a = np.random.default_rng(0).standard_normal((size, size)).astype(np.float32)
     for _ in range(10):
