@@ -57,7 +57,7 @@ def main(argv: list[str]) -> None:
         inside = "yes" if abs(delta) <= 2 * se else "NO"
         print(
             f"| {seconds:g} | {int(used.sum()):,} | {nll_a[used, h].mean():.4f} | "
-            f"{nll_b[used, h].mean():.4f} | {delta:+.4f} ± {2 * se:.4f} | {inside} |"
+            f"{nll_b[used, h].mean():.4f} | {delta:+.1e} ± {2 * se:.1e} | {inside} |"
         )
 
 
