@@ -49,7 +49,11 @@ DISCRETIZER_BUDGETS: dict[type[Discretizer], int] = {
     D.FixedWidthDiscretizer: 14,
     D.VolScaledDiscretizer: 22,
 }
-DEFAULT_MODEL_BUDGET = 777 // 4  # before: 777 after ONNX Runtime's optimisation
+# Before the lean graph: 777 after ONNX Runtime's optimisation. The lean graph reached 191 (a
+# quarter: 194); the prior's tail-exact bucket masses (½·erfc from elementwise ops, needed for
+# the 1e-5 export parity of trained models, see ash.prior) cost ~63 more. Issue 18's target of a
+# quarter stays open; this budget holds today's count so the graph cannot grow back unseen.
+DEFAULT_MODEL_BUDGET = 254
 
 
 def test_every_builtin_has_a_budget() -> None:
@@ -66,7 +70,7 @@ def test_discretizer_graph_within_budget(cls: type[Discretizer]) -> None:
     check_node_budget(discretizer_graph_size(cls), DISCRETIZER_BUDGETS[cls])
 
 
-def test_default_model_is_a_quarter_of_the_old_graph() -> None:
+def test_default_model_stays_within_its_node_budget() -> None:
     model, _ = build(REPO / "configs" / "default.yaml", {})
     assert model.prior is not None  # the default experiment corrects an in-graph prior
     bars = make_bars(2, model.window, model.ctx.bar_columns, seed=0)
