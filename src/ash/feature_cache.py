@@ -25,6 +25,7 @@ import torch
 from numpy.typing import NDArray
 
 from ash.data.windows import gather_windows
+from ash.interfaces import FeatureBuilder
 from ash.model import AshModel
 
 CHUNK_ROWS = 2048
@@ -100,8 +101,9 @@ class CachedFeatures:
 def not_cacheable(model: AshModel) -> str | None:
     """Why the model's features must be computed per window, or None if they can be cached."""
     for builder in model.feature_builders:
-        name = getattr(builder, "name", type(builder).__name__)
-        if not getattr(type(builder), "cacheable", True):
+        assert isinstance(builder, FeatureBuilder)
+        name = builder.name
+        if not builder.cacheable:
             return f"feature builder {name!r} declares cacheable = False"
         if any(p.requires_grad for p in builder.parameters()):
             return f"feature builder {name!r} has trainable parameters"

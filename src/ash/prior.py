@@ -194,12 +194,11 @@ class EwmaGaussianPrior(Prior):
         return torch.where(step > 0, snapped, edges)
 
     def forward(self, bars: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
-        # Bucket k's mass is ½·(erf(z_{k+1}) − erf(z_k)) with z = edge / (√2·σ_h). The outer
-        # edges get z = ±1e4 instead (erf is exactly ±1 there: open-ended outer buckets) by
-        # a constant mask and offset, not a concatenation; the differences are one constant
-        # MatMul that also carries ½·(1 − floor).
+        # Bucket k's mass is the normal mass between z_k and z_{k+1}, z = edge / (√2·σ_h),
+        # from tail differences (_bucket_mass). The outer edges get z = ±1e4 instead (open-ended
+        # outer buckets) by a constant mask and offset, not a concatenation.
         n_edges = int(edges.shape[-1])
-        inner, ends, _ = _erf_constants(n_edges, 1.0, edges)
+        inner, ends = _edge_constants(n_edges, edges)
         per_horizon = torch.exp(-self.log_scale) / (self.sqrt_horizon_bars * math.sqrt(2.0))
         z = self.snapped(bars, edges) * (per_horizon.unsqueeze(-1) * inner)
         z = z / self._sigma_1(bars) + ends
@@ -243,28 +242,23 @@ def _bucket_mass(lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
     return torch.where(lo >= 0, upper, torch.where(hi <= 0, lower, across))
 
 
-def _erf_constants(
-    n_edges: int, weight: float, like: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Constants of the prior's bucket masses for ``n_edges`` edges: the inner-edge mask
-    ``[0, 1, …, 1, 0]``, the outer ``z`` offsets ``[−1e4, 0, …, 0, 1e4]`` and the difference
-    matrix ``[n_edges, n_edges − 1]`` scaled by ``weight`` (exact: ±weight and 0)."""
-    inner, ends, diff = _erf_arrays(n_edges, weight)
-    return tuple(
-        torch.as_tensor(a, dtype=like.dtype, device=like.device) for a in (inner, ends, diff)
-    )  # type: ignore[return-value]
+def _edge_constants(n_edges: int, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The inner-edge mask ``[0, 1, …, 1, 0]`` and the outer ``z`` offsets
+    ``[−1e4, 0, …, 0, 1e4]`` for ``n_edges`` edges (the outer buckets are open-ended)."""
+    inner, ends = _edge_arrays(n_edges)
+    return (
+        torch.as_tensor(inner, dtype=like.dtype, device=like.device),
+        torch.as_tensor(ends, dtype=like.dtype, device=like.device),
+    )
 
 
 @functools.lru_cache(maxsize=16)
-def _erf_arrays(n_edges: int, weight: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _edge_arrays(n_edges: int) -> tuple[np.ndarray, np.ndarray]:
     inner = np.ones(n_edges)
     inner[[0, -1]] = 0.0
     ends = np.zeros(n_edges)
     ends[[0, -1]] = -1e4, 1e4
-    k = np.arange(n_edges - 1)
-    diff = np.zeros((n_edges, n_edges - 1))
-    diff[k + 1, k], diff[k, k] = weight, -weight
-    return inner, ends, diff
+    return inner, ends
 
 
 def fit_bucket_bias(
