@@ -11,7 +11,7 @@ test:
 	scripts/test.sh
 
 lint: setup
-	.venv/bin/ruff check src tests plugins && .venv/bin/ruff format --check src tests plugins && .venv/bin/mypy
+	.venv/bin/ruff check src tests plugins && .venv/bin/ruff format --check src tests plugins && .venv/bin/mypy && .venv/bin/lint-imports
 
 bench: setup
 	.venv/bin/ash bench

@@ -7,7 +7,8 @@ export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== ruff"; ruff check src tests plugins
 echo "== ruff format"; ruff format --check src tests plugins
-echo "== mypy (strict, src/ash)"; mypy
+echo "== mypy (strict: src/ash and the template plugin)"; mypy
+echo "== import-linter (layers of docs/architecture.md, no cycles)"; lint-imports
 if [ -f inference-rs/Cargo.toml ]; then
     ORT_DYLIB_PATH=$(python -m ash.runtime_lib)
     export ORT_DYLIB_PATH

@@ -16,11 +16,11 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from ash.cli.serve import build_command
-from ash.export.bench import SIZES, build
+from ash.bench.graph import SIZES, build
 from ash.export.exporter import export_model
+from ash.runtime import build_command
 from ash.testing import make_bars
-from ash.train.trainer import select_precision
+from ash.train.device import select_precision
 
 REPO = Path(__file__).resolve().parents[1]
 HAS_CUDA = torch.cuda.is_available()
@@ -88,3 +88,21 @@ def test_rust_cuda_is_explicit(small_model: tuple[torch.nn.Module, Path]) -> Non
         assert result.returncode != 0
         assert "CUDA execution provider could not start" in result.stderr
         assert "refusing to fall back to CPU" in result.stderr
+
+
+@pytest.mark.skipif(HAS_CUDA, reason="checks the script's no-GPU path")
+def test_gpu_check_script_says_no_gpu_and_exits_2_on_a_cpu_machine() -> None:
+    """Installed or not (the script puts src/ on PYTHONPATH), no GPU is never reported as a pass."""
+    import os
+    import sys
+
+    result = subprocess.run(
+        ["bash", str(REPO / "scripts" / "gpu_check.sh")],
+        env={**os.environ, "PYTHON": sys.executable},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "NO CUDA GPU is visible to PyTorch" in result.stdout
+    assert f"ash from {REPO / 'src' / 'ash'}" in result.stdout

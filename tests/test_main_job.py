@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from ash.cli.serve import ServeError, serve_binary
-from ash.main_job import run_main_job, shared_data_dir
+from ash.jobs.main_job import run_main_job, shared_data_dir
+from ash.runtime import ServeError, serve_binary
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -62,7 +62,7 @@ def test_main_job_on_spy_with_a_tiny_model(tmp_path: Path, monkeypatch: pytest.M
     # A second run reuses the store: nothing is imported twice.
     again = io.StringIO()
     from ash.config import load_experiment
-    from ash.main_job import import_spy
+    from ash.jobs.main_job import import_spy
 
     resolved = load_experiment(REPO / "configs" / "spy.yaml", [f"data.source.path={db}"])
     import_spy(resolved, REPO, Console(file=again, width=200))

@@ -1,9 +1,14 @@
-"""Rust runtime vs bare ONNX Runtime vs Python ONNX Runtime vs PyTorch eager, in one run.
+"""Rust runtime vs bare ONNX Runtime vs Python ONNX Runtime vs PyTorch eager, in one run, with
+today's graph beside the graph of the commit before the lean graph (issue 18).
 
-Exports the default experiment's model at the three sizes of ``ash.export.bench`` (untrained:
-latency depends on the architecture, not the weights), runs ``ash-serve bench`` on them (Rust
-``predict``, bare ``Session::run``, Python ONNX Runtime reference, batched throughput), then
-times PyTorch eager on the same modules, 1 thread, batch 1, and prints both tables.
+Exports the default experiment's model (prior included) at the three sizes of
+``ash.bench.graph`` (untrained: latency depends on the architecture, not the weights), and the
+same three models with the code of ``ash.bench.graph.BASELINE_COMMIT`` (the "before" graph,
+re-exported from git history every run), runs ``ash-serve bench`` on all six (Rust ``predict``,
+bare ``Session::run``, Python ONNX Runtime on the same window and session options, batched
+throughput), then prints, per size: node counts before/after ONNX Runtime's optimisation, FLOPs
+per prediction and the latency a single core's measured matmul rate allows (the limit), the
+served p50 beside it, the ratio to the before graph, and fp32 parity against PyTorch.
 
     .venv/bin/python inference-rs/scripts/bench_sizes.py [--iters 2000] [--out DIR]
 """
@@ -12,19 +17,44 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import warnings
 from pathlib import Path
 
+import onnx
 import torch
 
-from ash.cli.serve import repo_root, serve_binary
-from ash.export.bench import SIZES, build, torch_latency
+from ash.bench.graph import (
+    BASELINE_COMMIT,
+    SIZES,
+    build,
+    export_reference,
+    flops_per_prediction,
+    matmul_rate,
+    torch_latency,
+)
 from ash.export.exporter import export_model
+from ash.export.parity import check_parity
 from ash.export.synthetic import synthetic_bars
+from ash.paths import repo_root
+from ash.runtime import serve_binary
 from ash.runtime_lib import onnxruntime_library
+from ash.testing.graph_size import ort_optimized
+
+ROW = re.compile(r"^\| (\S+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|")
+
+
+def rust_p50(table: str) -> dict[str, float]:
+    """Rust ``predict`` p50 (µs) per model label from ``ash-serve bench``'s first table."""
+    found = {}
+    for line in table.split("batched throughput")[0].splitlines():
+        match = ROW.match(line)
+        if match:
+            found[match.group(1)] = float(match.group(3))
+    return found
 
 
 def main(argv: list[str]) -> int:
@@ -41,17 +71,57 @@ def main(argv: list[str]) -> int:
             warnings.simplefilter("ignore")
             export_model(model, path, metadata=meta, optimize=False)
         models[name] = (model, path)
+    before = export_reference(out, SIZES)
     env = dict(os.environ, ORT_DYLIB_PATH=str(onnxruntime_library()))
-    cmd = [str(serve_binary()), "bench", *(str(p) for _, p in models.values())]
+    paths = [p for _, p in models.values()] + [before[n] for n in SIZES]
+    cmd = [str(serve_binary()), "bench", *(str(p) for p in paths)]
     cmd += ["--iters", str(args.iters), "--python", sys.executable]
-    subprocess.run(cmd, env=env, check=True)
-    print("\nPyTorch eager, same modules, 1 thread, batch 1 (ash.export.bench.torch_latency):\n")
+    table = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    print(table)
+    print(
+        f"(`<size>-before` rows: the graph of commit {BASELINE_COMMIT[:10]}, before the lean "
+        "graph, exported in this run from git history.)\n"
+    )
+    served = rust_p50(table)
+    rate = matmul_rate()
+    print(
+        f"Where the limit is: one core's ONNX Runtime MatMul rate here is {rate / 1e9:.0f} "
+        "GFLOP/s (256³ float32, 1 thread); the limit is FLOPs / that rate.\n"
+    )
+    print(
+        "| size | nodes before: raw / after ORT | nodes now: raw / after ORT | MFLOP per "
+        "prediction | limit µs | served p50 µs (Rust) | / limit | before p50 µs | now / before "
+        "| parity fp32 max abs Δprobs |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, (model, path) in models.items():
+        counts = []
+        for graph in (before[name], path):
+            proto = onnx.load_model(str(graph))
+            counts.append(f"{len(proto.graph.node):,} / {len(ort_optimized(proto).graph.node):,}")
+        bars = torch.from_numpy(synthetic_bars(model.ctx.bar_columns, model.window, 1))
+        flops = flops_per_prediction(model, bars)
+        limit_us = flops / rate * 1e6
+        now = served.get(f"{name}/model.onnx", float("nan"))
+        then = served.get(_label(before[name]), float("nan"))
+        windows = synthetic_bars(model.ctx.bar_columns, model.window, 128, seed=9)
+        parity = check_parity(model, path, windows, raise_on_failure=False).max_abs_diff
+        print(
+            f"| {name} | {counts[0]} | {counts[1]} | {flops / 1e6:.1f} | {limit_us:.1f} | "
+            f"{now:.1f} | {now / limit_us:.1f}x | {then:.1f} | {now / then:.2f} | {parity:.1e} |"
+        )
+    print("\nPyTorch eager, same modules, 1 thread, batch 1 (ash.bench.graph.torch_latency):\n")
     print("| model | torch eager p50 µs | torch eager p99 µs |\n|---|---:|---:|")
     for name, (model, _) in models.items():
         bars = torch.from_numpy(synthetic_bars(model.ctx.bar_columns, model.window, 1))
         lat = torch_latency(model, bars, warmup=20, iters=max(args.iters // 4, 50))
         print(f"| {name}/model.onnx | {lat['p50_ms'] * 1e3:.1f} | {lat['p99_ms'] * 1e3:.1f} |")
     return 0
+
+
+def _label(path: Path) -> str:
+    """The label ``ash-serve bench`` prints for ``reference/<size>/model.onnx``."""
+    return f"{path.parent.name}/{path.name}"
 
 
 if __name__ == "__main__":

@@ -112,6 +112,10 @@ pub fn bench_model(model: &Path, o: &BenchOptions) -> Result<ModelFigures> {
     let rounds = 10usize;
     let per_round = (o.iters / rounds).max(10);
     let mut round_stats: Vec<[f64; 4]> = Vec::with_capacity(rounds);
+    // The Python reference (same model, window and session options) runs its rounds in a
+    // child process interleaved with the Rust rounds, so both see the same machine load.
+    let mut python = o.python.as_deref().and_then(|py| PythonReference::start(py, model, &window, w, c));
+    let mut python_rounds: Vec<(f64, f64)> = Vec::new();
     let mut out = crate::predictor::Prediction::default();
     for _ in 0..3 {
         p.predict_into("SYM", &mut out)?;
@@ -138,6 +142,12 @@ pub fn bench_model(model: &Path, o: &BenchOptions) -> Result<ModelFigures> {
         let (p50, p99) = percentiles(pred);
         let (b50, b99) = percentiles(bare);
         round_stats.push([p50, p99, b50, b99]);
+        if let Some(reference) = python.as_mut() {
+            match reference.round(per_round) {
+                Some(figures) => python_rounds.push(figures),
+                None => python = None,
+            }
+        }
     }
     let median_of = |k: usize| percentiles(round_stats.iter().map(|r| r[k]).collect()).0;
     let ratio_of = |a: usize, b: usize| percentiles(round_stats.iter().map(|r| r[a] / r[b]).collect()).0;
@@ -159,7 +169,11 @@ pub fn bench_model(model: &Path, o: &BenchOptions) -> Result<ModelFigures> {
         throughput.push((n, n as f64 / median));
     }
 
-    let python = o.python.as_deref().and_then(|py| python_reference(py, model, o.iters));
+    let python = (python_rounds.len() == rounds).then(|| {
+        let p50 = percentiles(python_rounds.iter().map(|r| r.0).collect()).0;
+        let p99 = percentiles(python_rounds.iter().map(|r| r.1).collect()).0;
+        (p50, p99)
+    });
     Ok(ModelFigures {
         model: model_label(model),
         update_ns,
@@ -171,36 +185,93 @@ pub fn bench_model(model: &Path, o: &BenchOptions) -> Result<ModelFigures> {
     })
 }
 
+// Same session options as `runtime::create_session` (1 intra-op and 1 inter-op thread,
+// sequential, full optimisation) and the same input window. One line "N" on stdin = one round
+// of N timed runs; it answers "p50 p99" (µs) on stdout.
 const PYTHON_REFERENCE: &str = r#"
 import sys, time, numpy as np, onnxruntime as ort
-path, iters = sys.argv[1], int(sys.argv[2])
+path, window = sys.argv[1], sys.argv[2]
 o = ort.SessionOptions(); o.intra_op_num_threads = 1; o.inter_op_num_threads = 1
 o.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL; o.log_severity_level = 3
+o.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
 s = ort.InferenceSession(path, sess_options=o, providers=["CPUExecutionProvider"])
-shape = s.get_inputs()[0].shape
-x = np.random.default_rng(0).uniform(99, 101, size=(1, shape[1], shape[2])).astype(np.float32)
-t = []
-for i in range(iters + iters // 10):
-    a = time.perf_counter(); s.run(["probs", "edges"], {"bars": x}); b = time.perf_counter()
-    if i >= iters // 10: t.append((b - a) * 1e6)
-print(np.percentile(t, 50), np.percentile(t, 99))
+x = np.load(window)
+for _ in range(3): s.run(["probs", "edges"], {"bars": x})
+print("ready", flush=True)
+for line in sys.stdin:
+    t = []
+    for _ in range(int(line)):
+        a = time.perf_counter(); s.run(["probs", "edges"], {"bars": x}); b = time.perf_counter()
+        t.append((b - a) * 1e6)
+    print(np.percentile(t, 50), np.percentile(t, 99), flush=True)
 "#;
 
-/// Python ONNX Runtime `InferenceSession.run` p50/p99 (µs) on the same model, batch 1, 1 thread.
-fn python_reference(python: &Path, model: &Path, iters: usize) -> Option<(f64, f64)> {
-    let out = std::process::Command::new(python)
-        .args(["-c", PYTHON_REFERENCE])
-        .arg(model)
-        .arg(iters.to_string())
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        eprintln!("bench: the Python reference failed: {}", String::from_utf8_lossy(&out.stderr).trim());
-        return None;
+/// Python ONNX Runtime `InferenceSession.run` on the same model and window, batch 1, 1 thread,
+/// as a child process that times one round per request.
+struct PythonReference {
+    child: std::process::Child,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+    window: PathBuf,
+}
+
+impl PythonReference {
+    fn start(python: &Path, model: &Path, window: &[f32], w: usize, c: usize) -> Option<Self> {
+        use std::io::BufRead;
+        let path = std::env::temp_dir().join(format!("ash-bench-window-{}.npy", std::process::id()));
+        write_npy_f32(&path, &[1, w, c], window).ok()?;
+        let mut child = std::process::Command::new(python)
+            .args(["-c", PYTHON_REFERENCE])
+            .arg(model)
+            .arg(&path)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .ok()?;
+        let mut stdout = std::io::BufReader::new(child.stdout.take()?);
+        let mut line = String::new();
+        if stdout.read_line(&mut line).ok()? == 0 || line.trim() != "ready" {
+            eprintln!("bench: the Python reference did not start for {}", model.display());
+            let _ = child.kill();
+            return None;
+        }
+        Some(PythonReference { child, stdout, window: path })
     }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut it = text.split_whitespace().filter_map(|v| v.parse::<f64>().ok());
-    Some((it.next()?, it.next()?))
+
+    /// One round of `n` timed runs: (p50, p99) µs.
+    fn round(&mut self, n: usize) -> Option<(f64, f64)> {
+        use std::io::{BufRead, Write};
+        writeln!(self.child.stdin.as_mut()?, "{n}").ok()?;
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).ok()?;
+        let mut it = line.split_whitespace().filter_map(|v| v.parse::<f64>().ok());
+        Some((it.next()?, it.next()?))
+    }
+}
+
+impl Drop for PythonReference {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.window);
+    }
+}
+
+/// A little-endian float32 `.npy` file (version 1.0 header), for the Python reference's input.
+fn write_npy_f32(path: &Path, shape: &[usize], data: &[f32]) -> std::io::Result<()> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({},), }}", dims.join(", "));
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = Vec::with_capacity(10 + header.len() + 4 * data.len());
+    bytes.extend_from_slice(b"\x93NUMPY\x01\x00");
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    for v in data {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    std::fs::write(path, bytes)
 }
 
 /// `dir/model.onnx` for run folders' generic file names, else the file name.
@@ -216,7 +287,7 @@ fn model_label(model: &Path) -> String {
 pub fn render(rows: &[ModelFigures], o: &BenchOptions) -> String {
     let mut s = String::new();
     s.push_str(&format!(
-        "ash-serve bench: {} predict/bare pairs in 10 interleaved rounds (medians over rounds), {} ticks, {} intra-op thread(s), {:?}\n\n",
+        "ash-serve bench: {} predict/bare pairs in 10 interleaved rounds, each followed by a Python round on the same window (medians over rounds), {} ticks, {} intra-op thread(s), {:?}\n\n",
         o.iters, o.ticks, o.config.session.intra_threads, o.config.session.device
     ));
     s.push_str("| model | update ns/tick | predict p50 µs | predict p99 µs | bare run p50 µs | bare run p99 µs | overhead p50 | overhead p99 | python ort p50 µs | python ort p99 µs |\n");

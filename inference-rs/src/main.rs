@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use ash_runtime::bench::{bench_model, render, BenchOptions};
-use ash_runtime::model::validate_model;
-use ash_runtime::server::{serve, EmitMode, Engine, ServeOptions, Source};
+use ash_runtime::contract::DEFAULT_MEMORY_BUDGET;
+use ash_runtime::model::validate_model_within;
+use ash_runtime::server::{serve, EmitMode, Engine, Limits, ServeOptions, Source};
 use ash_runtime::{Device, PredictorConfig, PricePredictor, SessionConfig};
 
 const USAGE: &str = "\
@@ -16,7 +17,7 @@ ash-serve: the ash runtime (docs/runtime.md)
 
 USAGE:
   ash-serve [serve] MODEL.onnx [--stdin | --listen ADDR] [options]
-  ash-serve validate MODEL.onnx [--ort-lib PATH]
+  ash-serve validate MODEL.onnx [--ort-lib PATH] [--memory-budget-mb N]
   ash-serve eval MODEL.onnx WINDOWS.npy [--ort-lib PATH]
   ash-serve bench MODEL.onnx... [--iters N] [--ticks N] [--batches 1,8,64,512] [--python PY]
 
@@ -24,6 +25,7 @@ COMMON OPTIONS:
   --ort-lib PATH      libonnxruntime.so.* (default: $ORT_DYLIB_PATH; `python -m ash.runtime_lib` prints it)
   --threads N         intra-op threads (default 1)
   --cuda [ID]         run on the CUDA execution provider (error if it cannot start; no CPU fallback)
+  --memory-budget-mb N   models whose declared sizes need more to check are refused (default 256)
 
 SERVE OPTIONS:
   --listen ADDR       TCP address (default 127.0.0.1:7878; port 0 picks a free one)
@@ -32,12 +34,21 @@ SERVE OPTIONS:
   --symbols A,B,...   accept only these symbols (others: rejected as unknown_symbol)
   --session HH:MM-HH:MM   local trading window; events outside are rejected (outside_session)
   --max-symbols N     most symbols tracked (default 10000; more: rejected as too_many_symbols)
+  --max-symbol-bytes N   longest symbol name (default 64; longer: symbol_too_long)
   --emit bar|request  predict on every finished bar (default) or only on {\"type\":\"predict\"}
   --quantiles Q,...   quantile levels (default 0.05,0.25,0.5,0.75,0.95)
   --log-every SECS    latency/counter log period on stderr (default 10, 0 = off)
   --no-reject-replies do not answer rejected lines (they are still counted and logged)
   --no-finish-at-eof  at stdin EOF, do not finish the open bars
   --emit-bars         also write every finished bar as {\"type\":\"bar\",...} (debugging, parity)
+
+SERVE BOUNDS (docs/runtime.md, \"Bounds\"):
+  --max-predict-symbols N  most distinct symbols per predict request (default 256; predict_too_large)
+  --max-batch N          most windows per ONNX Runtime call; larger predictions are split (default 64)
+  --client-queue-mib N   unsent replies per TCP client before it is dropped as not reading (default 16)
+  --input-queue-kib N    unprocessed input per TCP client before its socket is not read (default 1024)
+  --max-connections N    simultaneous TCP clients; more are refused with an error line (default 64)
+  --max-clock-skew SECS|off  ticks/clocks further ahead of the wall clock: future_timestamp (default 300)
 ";
 
 struct Args {
@@ -88,13 +99,55 @@ fn predictor_config(args: &mut Args) -> Result<PredictorConfig, String> {
         config.symbols = Some(s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect());
     }
     config.session_window = args.value("--session")?;
+    config.memory_budget = memory_budget(args)?;
     if let Some(n) = args.parsed::<usize>("--max-symbols")? {
         config.max_symbols = n;
+    }
+    if let Some(n) = args.parsed::<usize>("--max-symbol-bytes")? {
+        if n == 0 {
+            return Err("--max-symbol-bytes must be at least 1".into());
+        }
+        config.max_symbol_bytes = n;
     }
     if let Some(q) = args.value("--quantiles")? {
         config.quantiles = list(&q, "--quantiles")?;
     }
     Ok(config)
+}
+
+fn limits(args: &mut Args) -> Result<Limits, String> {
+    let mut l = Limits::default();
+    if let Some(n) = args.parsed::<usize>("--max-predict-symbols")? {
+        l.max_predict_symbols = n;
+    }
+    if let Some(n) = args.parsed::<usize>("--max-batch")? {
+        l.max_batch = n;
+    }
+    if let Some(n) = args.parsed::<usize>("--client-queue-mib")? {
+        l.client_queue_bytes = n.saturating_mul(1 << 20);
+    }
+    if let Some(n) = args.parsed::<usize>("--input-queue-kib")? {
+        l.input_queue_bytes = n.saturating_mul(1 << 10);
+    }
+    if let Some(n) = args.parsed::<usize>("--max-connections")? {
+        l.max_connections = n;
+    }
+    if let Some(v) = args.value("--max-clock-skew")? {
+        l.max_clock_skew_s = match v.as_str() {
+            "off" => None,
+            s => Some(s.parse::<f64>().map_err(|_| format!("--max-clock-skew: cannot parse {s:?}"))?),
+        };
+    }
+    l.validate()?;
+    Ok(l)
+}
+
+fn memory_budget(args: &mut Args) -> Result<u64, String> {
+    match args.parsed::<f64>("--memory-budget-mb")? {
+        None => Ok(DEFAULT_MEMORY_BUDGET),
+        Some(mb) if mb.is_finite() && mb > 0.0 => Ok((mb * (1u64 << 20) as f64) as u64),
+        Some(mb) => Err(format!("--memory-budget-mb must be a positive number, got {mb}")),
+    }
 }
 
 fn no_extra(args: &Args) -> Result<(), String> {
@@ -122,7 +175,9 @@ fn cmd_serve(mut args: Args) -> Result<ExitCode, String> {
     options.reply_rejects = !args.flag("--no-reject-replies");
     options.finish_at_eof = !args.flag("--no-finish-at-eof");
     options.emit_bars = args.flag("--emit-bars");
-    let config = predictor_config(&mut args)?;
+    options.limits = limits(&mut args)?;
+    let mut config = predictor_config(&mut args)?;
+    config.max_batch = options.limits.max_batch;
     no_extra(&args)?;
     let [model] = args.rest.as_slice() else { return Err("serve needs exactly one MODEL.onnx".into()) };
     let predictor = PricePredictor::new(model, config).map_err(|e| e.to_string())?;
@@ -153,9 +208,10 @@ fn cmd_serve(mut args: Args) -> Result<ExitCode, String> {
 
 fn cmd_validate(mut args: Args) -> Result<ExitCode, String> {
     let lib = args.value("--ort-lib")?.map(PathBuf::from);
+    let budget = memory_budget(&mut args)?;
     no_extra(&args)?;
     let [model] = args.rest.as_slice() else { return Err("validate needs exactly one MODEL.onnx".into()) };
-    let verdict = validate_model(model.as_ref(), lib.as_deref()).map_err(|e| e.to_string())?;
+    let verdict = validate_model_within(model.as_ref(), lib.as_deref(), budget).map_err(|e| e.to_string())?;
     let (valid, body) = match verdict {
         Ok(spec) => (true, serde_json::json!({"model": model, "valid": true, "violations": [], "spec": spec})),
         Err(v) => (false, serde_json::json!({"model": model, "valid": false, "violations": v})),

@@ -36,6 +36,11 @@ pub struct PredictorConfig {
     /// Most symbols tracked at once; ticks for further new symbols are rejected
     /// (`too_many_symbols`), so a feed of garbage symbols cannot exhaust memory.
     pub max_symbols: usize,
+    /// Memory budget of the contract's run checks at load (bytes; `DEFAULT_MEMORY_BUDGET`).
+    pub memory_budget: u64,
+    /// Longest symbol name in bytes; longer names are rejected (`symbol_too_long`), so
+    /// `max_symbols` bounds the memory of the symbol table.
+    pub max_symbol_bytes: usize,
 }
 
 impl Default for PredictorConfig {
@@ -48,6 +53,8 @@ impl Default for PredictorConfig {
             session_window: None,
             max_batch: 512,
             max_symbols: 10_000,
+            max_symbol_bytes: 64,
+            memory_budget: crate::contract::DEFAULT_MEMORY_BUDGET,
         }
     }
 }
@@ -60,12 +67,18 @@ pub struct Tick<'a> {
 }
 
 /// Why `update` refused a tick (counted by the caller).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TickError {
     #[error("unknown symbol {0:?}")]
     UnknownSymbol(String),
     #[error("symbol {0:?} would exceed the limit of tracked symbols")]
     TooManySymbols(String),
+    #[error("symbol name of {len} bytes is longer than the limit of {limit} bytes")]
+    SymbolTooLong { len: usize, limit: usize },
+    /// A value the model would see as float32 that is not a finite (positive, for prices)
+    /// float32: the bar would carry inf or 0 into the model.
+    #[error("{field} {value:e} is not a finite {} float32", if *.positive { "positive" } else { "non-negative" })]
+    NotFloat32 { reason: &'static str, field: &'static str, value: f64, positive: bool },
     #[error("{}", .0.name())]
     Rejected(Reject),
 }
@@ -75,7 +88,54 @@ impl TickError {
         match self {
             TickError::UnknownSymbol(_) => "unknown_symbol",
             TickError::TooManySymbols(_) => "too_many_symbols",
+            TickError::SymbolTooLong { .. } => "symbol_too_long",
+            TickError::NotFloat32 { reason, .. } => reason,
             TickError::Rejected(r) => r.name(),
+        }
+    }
+}
+
+/// Reject values that are finite in f64 but overflow (or, for prices and trade sizes, vanish)
+/// in the model's float32 input: `price 1e300` would otherwise build a bar whose VWAP is inf.
+/// NaN and non-positive values are left to the bar builder, which rejects them with the same
+/// reasons; NaN surface values mean "unchanged" and pass.
+fn check_float32(event: &Event<'_>) -> std::result::Result<(), TickError> {
+    let positive = |reason, field, value: f64| {
+        let v = value as f32;
+        if value > 0.0 && !(v.is_finite() && v > 0.0) {
+            return Err(TickError::NotFloat32 { reason, field, value, positive: true });
+        }
+        Ok(())
+    };
+    let finite = |reason, field, value: f64| {
+        if value.is_finite() && !(value as f32).is_finite() {
+            return Err(TickError::NotFloat32 { reason, field, value, positive: false });
+        }
+        Ok(())
+    };
+    match *event {
+        Event::Trade { price, size, .. } => {
+            positive("bad_price", "price", price)?;
+            positive("bad_size", "size", size)
+        }
+        Event::Quote { bid, ask, bid_size, ask_size, .. } => {
+            positive("bad_quote", "bid", bid)?;
+            positive("bad_quote", "ask", ask)?;
+            finite("bad_quote", "bid_size", bid_size)?;
+            finite("bad_quote", "ask_size", ask_size)
+        }
+        Event::Surface { values, .. } => {
+            for v in values.iter() {
+                if v.is_infinite() || (v.is_finite() && !(*v as f32).is_finite()) {
+                    return Err(TickError::NotFloat32 {
+                        reason: "bad_surface",
+                        field: "surface value",
+                        value: *v,
+                        positive: false,
+                    });
+                }
+            }
+            Ok(())
         }
     }
 }
@@ -148,6 +208,7 @@ pub struct PricePredictor {
     last_symbol: usize,
     allowed: Option<HashSet<String>>,
     max_symbols: usize,
+    max_symbol_bytes: usize,
     input: Vec<f32>,
     probs_out: Vec<f32>,
     edges_out: Vec<f32>,
@@ -162,7 +223,7 @@ impl PricePredictor {
     /// Load and validate `model_path` (contract v1), check the runtime can build its bars, and
     /// open the session. CUDA that cannot start is an error, never a silent CPU fallback.
     pub fn new(model_path: impl AsRef<Path>, config: PredictorConfig) -> Result<Self> {
-        let loaded = load_model(model_path.as_ref(), config.ort_lib.as_deref(), &config.session)?;
+        let loaded = load_model(model_path.as_ref(), config.ort_lib.as_deref(), &config.session, config.memory_budget)?;
         let spec = loaded.spec;
         if spec.bar_columns_version != crate::bars::columns::BAR_COLUMNS_VERSION {
             return Err(Error::Unservable(format!(
@@ -198,6 +259,7 @@ impl PricePredictor {
             last_symbol: 0,
             allowed: config.symbols.map(|s| s.into_iter().collect()),
             max_symbols: config.max_symbols,
+            max_symbol_bytes: config.max_symbol_bytes,
             levels: config.quantiles,
             scratch: Vec::new(),
             captured: None,
@@ -222,6 +284,11 @@ impl PricePredictor {
         self.index.get(symbol).map(|i| self.states[*i].builder.stats())
     }
 
+    /// The longest symbol name accepted (`PredictorConfig::max_symbol_bytes`).
+    pub fn max_symbol_bytes(&self) -> usize {
+        self.max_symbol_bytes
+    }
+
     pub fn is_ready(&self, symbol: &str) -> bool {
         self.index.get(symbol).is_some_and(|i| self.states[*i].ring.is_ready())
     }
@@ -236,6 +303,9 @@ impl PricePredictor {
         if let Some(i) = self.index.get(symbol) {
             self.last_symbol = *i;
             return Ok(*i);
+        }
+        if symbol.len() > self.max_symbol_bytes {
+            return Err(TickError::SymbolTooLong { len: symbol.len(), limit: self.max_symbol_bytes });
         }
         if let Some(allowed) = &self.allowed {
             if !allowed.contains(symbol) {
@@ -259,6 +329,7 @@ impl PricePredictor {
 
     /// Ingest one tick: O(1), no allocation once the symbol is known.
     pub fn update(&mut self, tick: &Tick<'_>) -> std::result::Result<Updated, TickError> {
+        check_float32(&tick.event)?;
         let i = self.state_index(tick.symbol)?;
         let columns = &self.columns;
         let state = &mut self.states[i];

@@ -106,3 +106,29 @@ fn accepted_fixtures_are_served_with_the_expected_outputs() {
         }
     }
 }
+
+#[test]
+fn synthetic_windows_equal_python_bit_for_bit() {
+    // Both validators run models on these windows: they must be the same windows, or the two
+    // could disagree about a model that fails only on some inputs.
+    let dir = common::fixtures();
+    let manifest = common::manifest();
+    let cases = manifest["synthetic"].as_array().expect("synthetic list");
+    assert!(cases.len() >= 3);
+    for case in cases {
+        let columns: Vec<String> =
+            case["columns"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+        let (window, batch) = (case["window"].as_u64().unwrap() as usize, case["batch"].as_u64().unwrap() as usize);
+        let got = ash_runtime::contract::synthetic::synthetic_bars(
+            &columns,
+            window,
+            batch,
+            case["bar_seconds"].as_f64().unwrap(),
+            case["seed"].as_u64().unwrap(),
+        );
+        let (shape, want) = read_f32(&dir.join(case["bars"].as_str().unwrap())).unwrap();
+        assert_eq!(shape, vec![batch, window, columns.len()]);
+        let differ = got.iter().zip(&want).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
+        assert_eq!(differ, 0, "{columns:?}: {differ} of {} values differ from Python's", want.len());
+    }
+}

@@ -1,7 +1,9 @@
-"""The hooks a plugin may implement: one per component kind.
+"""The hooks a plugin may implement: one per component kind, ``register_<kinds>(register)``.
 
-Each hook receives a ``register`` callback that takes a component class. Built-in components
-register through these same hooks (see :mod:`ash.builtins`), exactly as a third-party package does.
+``register_sources``, ``register_discretizers``, ``register_feature_builders``,
+``register_losses``, ``register_backbones`` — derived from :data:`ash.kinds.KINDS`. Each hook
+receives a ``register`` callback that takes a component class. Built-in components register
+through these same hooks (see :mod:`ash.builtins`), exactly as a third-party package does.
 """
 
 from collections.abc import Callable
@@ -9,31 +11,21 @@ from typing import Any
 
 import pluggy
 
+from ash.kinds import KINDS
+
 hookspec = pluggy.HookspecMarker("ash")
 
 Register = Callable[[type[Any]], None]
 
 
-@hookspec
-def register_sources(register: Register) -> None:
-    """Register :class:`ash.interfaces.Source` subclasses."""
+def _spec(hook: str, base: str) -> Callable[[Register], None]:
+    def spec(register: Register) -> None:
+        """Register component classes."""
+
+    spec.__name__ = spec.__qualname__ = hook
+    spec.__doc__ = f"Register :class:`ash.interfaces.{base}` subclasses."
+    return spec
 
 
-@hookspec
-def register_discretizers(register: Register) -> None:
-    """Register :class:`ash.interfaces.Discretizer` subclasses."""
-
-
-@hookspec
-def register_feature_builders(register: Register) -> None:
-    """Register :class:`ash.interfaces.FeatureBuilder` subclasses."""
-
-
-@hookspec
-def register_losses(register: Register) -> None:
-    """Register :class:`ash.interfaces.Loss` subclasses."""
-
-
-@hookspec
-def register_backbones(register: Register) -> None:
-    """Register :class:`ash.interfaces.Backbone` subclasses."""
+for _kind in KINDS:
+    globals()[_kind.hook] = hookspec(_spec(_kind.hook, _kind.base.__name__))

@@ -1,8 +1,17 @@
 """The five component kinds: abstract base classes every plugin component derives from.
 
-Each component class has a ``name`` (its YAML ``kind:``), a nested pydantic ``Config`` holding its
-parameters, and a few methods. The trainer, evaluator and exporter only ever talk to these
-interfaces, never to a concrete component.
+Each component class has a ``name`` (its YAML ``kind:``), a pydantic config class holding its
+parameters, and a few methods. The bases are generic in that config class, so a component names
+it once and gets a typed ``self.config``::
+
+    class MyConfig(ComponentConfig):
+        hidden: int = 64
+
+    class MyBackbone(Backbone[MyConfig]):   # MyBackbone.Config is MyConfig
+        name = "my_backbone"
+
+The trainer, evaluator and exporter only ever talk to these interfaces, never to a concrete
+component. :mod:`ash.kinds` is the one table of kinds (hooks, labels, built-ins, YAML slots).
 """
 
 from __future__ import annotations
@@ -10,7 +19,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, get_args
 
 import torch
 from pydantic import BaseModel, ConfigDict
@@ -28,6 +37,17 @@ class ComponentConfig(BaseModel):
     """Base of every component's ``Config``: unknown keys are errors, values are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def horizon_bars(horizons_seconds: Sequence[float], bar_seconds: float) -> tuple[int, ...]:
+    """Each horizon in whole bars: ``round(h / bar)``, at least one bar (the one conversion that
+    targets, the model context, discretizers and the prior all use)."""
+    if bar_seconds <= 0:
+        raise ValueError(f"bar_seconds must be positive, got {bar_seconds}")
+    bad = [h for h in horizons_seconds if not h > 0]
+    if bad:
+        raise ValueError(f"horizons must be positive seconds; got {bad}")
+    return tuple(max(1, round(h / bar_seconds)) for h in horizons_seconds)
 
 
 @dataclass(frozen=True)
@@ -49,24 +69,44 @@ class ModelContext:
             ) from None
 
     def horizon_bars(self) -> tuple[int, ...]:
-        """Each horizon in whole bars (horizons shorter than a bar round up to one bar)."""
-        return tuple(max(1, round(h / self.bar_seconds)) for h in self.horizons)
+        """Each horizon in whole bars (see :func:`horizon_bars`)."""
+        return horizon_bars(self.horizons, self.bar_seconds)
 
 
-class Component:
-    """Mixin shared by all kinds: the registry reads ``name``, ``kind`` and ``Config``."""
+ConfigT = TypeVar("ConfigT", bound=ComponentConfig)
+"""The config class a component is generic in (``Backbone[MyConfig]``)."""
+
+
+class Component(Generic[ConfigT]):
+    """Mixin shared by all kinds: the registry reads ``name``, ``kind`` and ``Config``.
+
+    ``Config`` is the config class given as the generic argument (``FeatureBuilder[MyConfig]``);
+    a class may still set ``Config = MyConfig`` itself, as plugins written before the bases were
+    generic do.
+    """
 
     kind: ClassVar[ComponentKind]
     name: ClassVar[str]
     Config: ClassVar[type[ComponentConfig]] = ComponentConfig
+    config: ConfigT
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "Config" in cls.__dict__:
+            return
+        for base in cls.__dict__.get("__orig_bases__", ()):
+            for arg in get_args(base):
+                if isinstance(arg, type) and issubclass(arg, ComponentConfig):
+                    cls.Config = arg
+                    return
 
 
-class Source(Component, ABC):
+class Source(Component[ConfigT], ABC):
     """Yields raw market events in the canonical schemas of :mod:`ash.data.schema`."""
 
     kind: ClassVar[ComponentKind] = "source"
 
-    def __init__(self, config: ComponentConfig) -> None:
+    def __init__(self, config: ConfigT) -> None:
         self.config = config
 
     @abstractmethod
@@ -97,16 +137,19 @@ class Source(Component, ABC):
         return None
 
 
-class Discretizer(nn.Module, Component, ABC):
+class Discretizer(nn.Module, Component[ConfigT], ABC):
     """Maps forward log returns (bps) to buckets; as a module, maps a bar window to bucket edges.
 
     ``forward(bars[B, W, C]) -> edges[B, H, K + 1]`` in basis points, strictly increasing, with
     outer edges at the contract's sentinels. Edges live in the graph so they export to ONNX.
+    ``min_window``: bars of history ``forward`` needs (a discretizer that looks back, e.g. to
+    scale its edges by recent volatility, raises it; the model's window is at least this).
     """
 
     kind: ClassVar[ComponentKind] = "discretizer"
+    min_window: int = 1
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: ConfigT, ctx: ModelContext) -> None:
         super().__init__()
         self.config = config
         self.ctx = ctx
@@ -124,7 +167,7 @@ class Discretizer(nn.Module, Component, ABC):
         """Bucket edges ``[B, H, K + 1]`` for each window in ``bars[B, W, C]``."""
 
 
-class FeatureBuilder(nn.Module, Component, ABC):
+class FeatureBuilder(nn.Module, Component[ConfigT], ABC):
     """A causal feature module: ``bars[B, W, C] -> features[B, W, F]``.
 
     The output at step ``t`` may depend only on bars ``<= t``. The first ``warmup`` steps may be
@@ -132,8 +175,13 @@ class FeatureBuilder(nn.Module, Component, ABC):
     """
 
     kind: ClassVar[ComponentKind] = "feature_builder"
+    cacheable: ClassVar[bool] = True
+    """Training and evaluation may compute this builder once per bar over each session segment
+    and gather feature windows (``ash.feature_cache``): right for a causal builder whose output
+    at a step depends only on the last ``warmup`` bars. Set False for one whose output depends on
+    where the window starts; a builder with trainable parameters is never cached."""
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: ConfigT, ctx: ModelContext) -> None:
         super().__init__()
         self.config = config
         self.ctx = ctx
@@ -162,12 +210,12 @@ class FeatureBuilder(nn.Module, Component, ABC):
         """Features ``[B, W, F]``."""
 
 
-class Backbone(nn.Module, Component, ABC):
+class Backbone(nn.Module, Component[ConfigT], ABC):
     """Sequence model: ``features[B, S, F] -> representation[B, D]``."""
 
     kind: ClassVar[ComponentKind] = "backbone"
 
-    def __init__(self, config: ComponentConfig, n_features: int, steps: int) -> None:
+    def __init__(self, config: ConfigT, n_features: int, steps: int) -> None:
         super().__init__()
         self.config = config
         self.n_features = n_features
@@ -183,12 +231,12 @@ class Backbone(nn.Module, Component, ABC):
         """Representation ``[B, D]``."""
 
 
-class Loss(nn.Module, Component, ABC):
-    """Training-only score of logits against bucket targets."""
+class Loss(nn.Module, Component[ConfigT], ABC):
+    """Training-only score of logits against bucket targets (docs/plugins.md: conventions)."""
 
     kind: ClassVar[ComponentKind] = "loss"
 
-    def __init__(self, config: ComponentConfig, n_horizons: int, n_buckets: int) -> None:
+    def __init__(self, config: ConfigT, n_horizons: int, n_buckets: int) -> None:
         super().__init__()
         self.config = config
         self.n_horizons = n_horizons
@@ -206,24 +254,17 @@ class Loss(nn.Module, Component, ABC):
         and a boolean ``mask[B, H]`` of targets that exist (horizon inside the session)."""
 
 
-KIND_BASES: dict[ComponentKind, type[Component]] = {
-    "source": Source,
-    "discretizer": Discretizer,
-    "feature_builder": FeatureBuilder,
-    "loss": Loss,
-    "backbone": Backbone,
-}
-
 __all__ = [
-    "KIND_BASES",
     "Backbone",
     "Component",
     "ComponentConfig",
     "ComponentKind",
+    "ConfigT",
     "Discretizer",
     "EventKind",
     "FeatureBuilder",
     "Loss",
     "ModelContext",
     "Source",
+    "horizon_bars",
 ]

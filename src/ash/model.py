@@ -7,8 +7,9 @@ normalization constants and per-horizon temperatures are all inside the graph.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -46,9 +47,9 @@ class AshModel(nn.Module):
         self,
         ctx: ModelContext,
         steps: int,
-        features: Sequence[FeatureBuilder],
-        backbone: Backbone,
-        discretizer: Discretizer,
+        features: Sequence[FeatureBuilder[Any]],
+        backbone: Backbone[Any],
+        discretizer: Discretizer[Any],
         *,
         head_hidden: int | None = None,
         dropout: float = 0.0,
@@ -79,7 +80,7 @@ class AshModel(nn.Module):
         self.prior = prior
         self.window = max(
             warmup + steps,
-            int(getattr(discretizer, "min_window", 1)),
+            discretizer.min_window,
             prior.min_window if prior is not None else 1,
         )
         n_out = len(self.horizons) * self.n_buckets
@@ -114,23 +115,61 @@ class AshModel(nn.Module):
             )
 
     def raw_features(self, bars: torch.Tensor) -> torch.Tensor:
-        """Un-normalized features of the last ``steps`` positions: ``[B, steps, F]``."""
-        feats = torch.cat([f(bars) for f in self.feature_builders], dim=-1)
-        return feats[:, -self.steps :, :]
+        """Un-normalized features of the last ``steps`` positions: ``[B, steps, F]``.
+
+        Each builder sees only the last ``its warmup + steps`` bars: the positions the backbone
+        reads plus what their warm-up needs (a builder is causal and its warm-up honest, so the
+        values there are the same as over the whole window, and a built-in builder computes
+        exactly those last ``steps`` positions). Outputs are joined time-last (``[B, F, W]``):
+        the built-ins compute time-last and transpose at the end, and the exporter cancels each
+        transpose pair and the warm-up padding, leaving one transpose for the feature block.
+        """
+        width = int(bars.shape[1])
+        builders = [cast(FeatureBuilder[Any], f) for f in self.feature_builders]
+        pieces = []
+        for span, group in itertools.groupby(
+            builders, key=lambda f: min(width, int(f.warmup) + self.steps)
+        ):
+            x = bars if span == width else bars[:, width - span :]
+            out = torch.cat([f(x).transpose(1, 2) for f in group], dim=1)  # [B, F, span]
+            pieces.append(out if span == self.steps else out[:, :, span - self.steps :])
+        joined = pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=1)
+        return joined.transpose(1, 2)
+
+    def normalize(self, raw: torch.Tensor) -> torch.Tensor:
+        """Raw features ``[B, steps, F]`` → normalized, clipped backbone input."""
+        z = (raw - self.feature_mean) / self.feature_std
+        return torch.clamp(z, -self.feature_clip, self.feature_clip)
 
     def features(self, bars: torch.Tensor) -> torch.Tensor:
         """Normalized, clipped features ``[B, steps, F]`` (the backbone's input)."""
-        z = (self.raw_features(bars) - self.feature_mean) / self.feature_std
-        return torch.clamp(z, -self.feature_clip, self.feature_clip)
+        return self.normalize(self.raw_features(bars))
 
-    def logit_parts(self, bars: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Uncalibrated head logits ``[B, H, K]`` and the prior's log-probabilities (or None)."""
+    @property
+    def tail_window(self) -> int:
+        """Bars the discretizer and the prior read: the last ``tail_window`` of a window."""
+        prior = self.prior.min_window if self.prior is not None else 1
+        return max(self.discretizer.min_window, prior)
+
+    def logit_parts(
+        self, bars: torch.Tensor, edges: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Uncalibrated head logits ``[B, H, K]`` and the prior's log-probabilities (or None);
+        ``edges`` are :meth:`edges` of ``bars`` when the caller has them already."""
         self._check(bars)
-        rep = self.backbone(self.features(bars))
+        return self.logit_parts_from(self.raw_features(bars), bars, edges)
+
+    def logit_parts_from(
+        self, raw: torch.Tensor, bars: torch.Tensor, edges: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """:meth:`logit_parts` from raw features ``[B, steps, F]`` (e.g. precomputed once per
+        bar, :mod:`ash.feature_cache`) and bars of which only the last :attr:`tail_window` are
+        read (by the discretizer and the prior)."""
+        rep = self.backbone(self.normalize(raw))
         head: torch.Tensor = self.head(rep).view(-1, len(self.horizons), self.n_buckets)
         if self.prior is None:
             return head, None
-        prior: torch.Tensor = self.prior(bars, self.edges(bars))
+        prior: torch.Tensor = self.prior(bars, self.edges(bars) if edges is None else edges)
         return head, prior
 
     def combine(
@@ -146,9 +185,9 @@ class AshModel(nn.Module):
             logits = head + prior
         return logits / self.temperature.view(1, -1, 1) if calibrated else logits
 
-    def logits(self, bars: torch.Tensor) -> torch.Tensor:
+    def logits(self, bars: torch.Tensor, edges: torch.Tensor | None = None) -> torch.Tensor:
         """Calibrated logits ``[B, H, K]`` (what losses train on)."""
-        return self.combine(*self.logit_parts(bars))
+        return self.combine(*self.logit_parts(bars, edges))
 
     def edges(self, bars: torch.Tensor) -> torch.Tensor:
         """Bucket edges ``[B, H, K + 1]`` in bps from the discretizer."""
@@ -157,7 +196,8 @@ class AshModel(nn.Module):
 
     def forward(self, bars: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(probs[B, H, K], edges[B, H, K + 1])`` — the ONNX contract's outputs."""
-        return torch.softmax(self.logits(bars), dim=-1), self.edges(bars)
+        edges = self.edges(bars)  # once: the prior reads the same edges
+        return torch.softmax(self.logits(bars, edges), dim=-1), edges
 
     @torch.no_grad()
     def fit_normalization(
@@ -176,8 +216,9 @@ class AshModel(nn.Module):
         if len(data) == 0:
             raise ValueError("fit_normalization needs at least one training window")
         self._check(data[:1])
-        total = torch.zeros(self.n_features, dtype=torch.float64)
-        total_sq = torch.zeros(self.n_features, dtype=torch.float64)
+        # Accumulate on the windows' device (a CUDA model fitted on CUDA windows stays there).
+        total = torch.zeros(self.n_features, dtype=torch.float64, device=data.device)
+        total_sq = torch.zeros(self.n_features, dtype=torch.float64, device=data.device)
         count = 0
         for start in range(0, len(data), batch_size):
             f = (
@@ -205,7 +246,7 @@ class AshModel(nn.Module):
             self.prior.fit(windows)
             return
         edges = self.edges(windows)
-        targets = torch.as_tensor(returns_bps).double()
+        targets = torch.as_tensor(returns_bps, device=windows.device).double()
         self.prior.fit(windows, targets, edges)
         logp = self.prior(windows, edges)
         bias = fit_bucket_bias(logp, bucketize(targets, edges.double()))
@@ -214,7 +255,7 @@ class AshModel(nn.Module):
         last.bias.copy_(bias.reshape(-1))
 
 
-def _unique_names(features: Sequence[FeatureBuilder]) -> tuple[str, ...]:
+def _unique_names(features: Sequence[FeatureBuilder[Any]]) -> tuple[str, ...]:
     names: list[str] = []
     for i, f in enumerate(features):
         prefix = f.name if sum(g.name == f.name for g in features) == 1 else f"{f.name}{i}"
@@ -225,9 +266,9 @@ def _unique_names(features: Sequence[FeatureBuilder]) -> tuple[str, ...]:
 def build_model(
     ctx: ModelContext,
     steps: int,
-    features: Sequence[tuple[type[FeatureBuilder], ComponentConfig]],
-    backbone: tuple[type[Backbone], ComponentConfig],
-    discretizer: tuple[type[Discretizer], ComponentConfig],
+    features: Sequence[tuple[type[FeatureBuilder[Any]], ComponentConfig]],
+    backbone: tuple[type[Backbone[Any]], ComponentConfig],
+    discretizer: tuple[type[Discretizer[Any]], ComponentConfig],
     *,
     head_hidden: int | None = None,
     dropout: float = 0.0,

@@ -22,6 +22,7 @@ windows as the typical smallest non-zero price move, as the baseline does).
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -30,7 +31,7 @@ import torch
 from torch import nn
 
 from ash.components.discretizers.base import bucketize
-from ash.components.ops import log_return_bps
+from ash.components.ops import BPS, finite, log_differences
 from ash.config.schema import PriorConfig
 from ash.fitting import lbfgs_minimize
 from ash.interfaces import ModelContext
@@ -110,10 +111,10 @@ class EwmaGaussianPrior(Prior):
         edges, also each horizon's scale (the grid point of least training NLL, as the baseline
         does), so that an untrained model already matches the fitted EWMA Gaussian."""
         price = windows[:, -self.min_window :, self.price_index].double()
-        r = log_return_bps(price[:, 1:], price[:, :-1])
+        r = self.returns(windows)
         var = float(torch.nanmean(r * r))
         self.init_var.fill_(var if math.isfinite(var) and var > 0 else 1.0)
-        moves = torch.diff(price, dim=1).abs().flatten().numpy()
+        moves = torch.diff(price, dim=1).abs().flatten().cpu().numpy()
         self.tick.fill_(lattice_tick(moves) if self.lattice else 0.0)
         self.log_scale.zero_()
         if returns_bps is not None and edges is not None:
@@ -132,7 +133,7 @@ class EwmaGaussianPrior(Prior):
         safe = ids.clamp(min=0).unsqueeze(-1)
         lo = full.gather(-1, safe).squeeze(-1)
         hi = full.gather(-1, safe + 1).squeeze(-1)
-        best = torch.zeros(sigma.shape[1], dtype=torch.float64)
+        best = torch.zeros(sigma.shape[1], dtype=torch.float64, device=sigma.device)
         best_nll = torch.full_like(best, math.inf)
         for log_c in torch.linspace(math.log(0.4), math.log(2.5), 61, dtype=torch.float64):
             s = sigma * math.exp(float(log_c)) * math.sqrt(2.0)
@@ -144,35 +145,120 @@ class EwmaGaussianPrior(Prior):
             best_nll = torch.where(better, nll, best_nll)
         return best.float()
 
+    def _price_row(self, bars: torch.Tensor) -> torch.Tensor:
+        """The price column as ``[B, 1, W]``, NaN/inf → 0: the same nodes as a feature builder's
+        :meth:`~ash.components.features.base.ColumnFeatureBuilder.columns` (shared in the graph)."""
+        return finite(bars).transpose(1, 2)[:, [self.price_index]]
+
+    def _log_differences(self, bars: torch.Tensor) -> torch.Tensor:
+        """1-bar log-price differences over the whole window, float64 ``[B, 1, W]``: the first
+        is 0, as is any next to a missing price. The same nodes as ``realized_vol``'s (shared
+        in the graph when both read the same window); the EWMA weights ignore all but the
+        last ``lookback``."""
+        return log_differences(self._price_row(bars).double())
+
+    def returns(self, bars: torch.Tensor) -> torch.Tensor:
+        """1-bar log returns (bps, float64) over the lookback: ``[B, lookback]``."""
+        return BPS * self._log_differences(bars)[:, 0, -self.lookback :]
+
+    def _sigma_1(self, bars: torch.Tensor) -> torch.Tensor:
+        """One-bar EWMA standard deviation (bps) ``[B, 1, 1]``."""
+        d = self._log_differences(bars)
+        # Weights over the whole window (0 before the lookback) with the bps² scale: one MatMul.
+        width = int(d.shape[-1])
+        pad = torch.zeros(width - self.lookback, dtype=torch.float64, device=d.device)
+        weights = torch.cat([pad, self.ewma_weights.double() * (BPS * BPS)])
+        ewma = (d * d) @ weights.unsqueeze(-1)
+        var = self.seed_weight * self.init_var + ewma.to(bars.dtype)
+        return torch.sqrt(torch.clamp(var, min=1e-8))
+
     def sigma(self, bars: torch.Tensor) -> torch.Tensor:
         """Per-horizon standard deviations (bps) ``[B, H]``."""
-        price = bars[:, -self.min_window :, self.price_index]
-        r = log_return_bps(price[:, 1:], price[:, :-1])
-        r2 = torch.nan_to_num(r * r, nan=0.0)
-        var = self.seed_weight * self.init_var + r2 @ self.ewma_weights  # [B]
-        sigma_1 = torch.sqrt(torch.clamp(var, min=1e-8))
-        return torch.exp(self.log_scale) * sigma_1.unsqueeze(1) * self.sqrt_horizon_bars
+        return torch.exp(self.log_scale) * self._sigma_1(bars)[:, 0] * self.sqrt_horizon_bars
 
     def snapped_inner(self, bars: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
         """Inner edges ``[B, H, K - 1]`` moved to the midpoints between reachable prices."""
-        inner = edges[..., 1:-1]
+        return self.snapped(bars, edges)[..., 1:-1]
+
+    def snapped(self, bars: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
+        """Edges ``[B, H, K + 1]`` moved to the midpoints between reachable prices (the outer
+        sentinels move too, by less than a step: they only mark the open ends)."""
         if not self.lattice:
-            return inner
+            return edges
         # Bucket [e_k, e_{k+1}) holds the lattice points j·δ with ceil(e_k/δ) <= j <
         # ceil(e_{k+1}/δ); their rounding intervals tile the snapped edges below.
-        ref = bars[:, -1, self.price_index]
-        step = (1e4 * self.tick / torch.clamp(ref, min=1e-9)).view(-1, 1, 1)
-        safe = torch.where(step > 0, step, torch.ones_like(step))
-        snapped = (torch.ceil(inner / safe - 1e-6) - 0.5) * safe
-        return torch.where(step > 0, snapped, inner)
+        ref = self._price_row(bars)[..., -1:]  # [B, 1, 1]
+        step = (BPS * self.tick) / ref
+        snapped = (torch.ceil(edges / step - 1e-6) - 0.5) * step
+        # No tick fitted (0), or no valid reference price: the edges as they are.
+        return torch.where(step > 0, snapped, edges)
 
     def forward(self, bars: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
-        inner = self.snapped_inner(bars, edges)
-        z = inner / (self.sigma(bars).unsqueeze(-1) * math.sqrt(2.0))
-        cdf = 0.5 * (1.0 + torch.erf(z))
-        zeros = torch.zeros_like(cdf[..., :1])
-        cdf = torch.cat([zeros, cdf, zeros + 1.0], dim=-1)
-        return floored_log(cdf[..., 1:] - cdf[..., :-1], cdf.shape[-1] - 1)
+        # Bucket k's mass is the normal mass between z_k and z_{k+1}, z = edge / (√2·σ_h),
+        # from tail differences (_bucket_mass). The outer edges get z = ±1e4 instead (open-ended
+        # outer buckets) by a constant mask and offset, not a concatenation.
+        n_edges = int(edges.shape[-1])
+        inner, ends = _edge_constants(n_edges, edges)
+        per_horizon = torch.exp(-self.log_scale) / (self.sqrt_horizon_bars * math.sqrt(2.0))
+        z = self.snapped(bars, edges) * (per_horizon.unsqueeze(-1) * inner)
+        z = z / self._sigma_1(bars) + ends
+        mass = (1.0 - PRIOR_FLOOR) * _bucket_mass(z[..., :-1], z[..., 1:])
+        return torch.log(torch.clamp(mass, min=0.0) + PRIOR_FLOOR / (n_edges - 1))
+
+
+def _half_erfc(z: torch.Tensor) -> torch.Tensor:
+    """``½·erfc(|z|)`` with relative error < 1.2e-7 everywhere (Numerical Recipes' Chebyshev
+    fit), from elementwise ops only.
+
+    Why not ``erf``: a tail bucket's mass is a difference of two erf values within a few float32
+    ulps of ±1, and torch's and ONNX Runtime's ``Erf`` kernels disagree in that last ulp; a
+    trained head that revives such a bucket (its prior mass ~1e-7) then broke the contract's
+    1e-5 probability parity. Tail masses from ``erfc`` carry no cancellation."""
+    a = torch.abs(z)
+    t = 1.0 / (1.0 + 0.5 * a)
+    poly: torch.Tensor | float = 0.17087277
+    for c in (
+        -0.82215223,
+        1.48851587,
+        -1.13520398,
+        0.27886807,
+        -0.18628806,
+        0.09678418,
+        0.37409196,
+        1.00002368,
+        -1.26551223,
+    ):
+        poly = c + t * poly
+    return 0.5 * t * torch.exp(poly - a * a)
+
+
+def _bucket_mass(lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+    """Standard-normal mass of ``[lo, hi)`` in units of ``z = x/√2`` (``lo <= hi``), computed on
+    the side of zero where it is a difference of small tails (no cancellation)."""
+    g_lo, g_hi = _half_erfc(lo), _half_erfc(hi)
+    upper = g_lo - g_hi  # both edges >= 0
+    lower = g_hi - g_lo  # both edges <= 0
+    across = 1.0 - g_lo - g_hi  # lo < 0 < hi
+    return torch.where(lo >= 0, upper, torch.where(hi <= 0, lower, across))
+
+
+def _edge_constants(n_edges: int, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The inner-edge mask ``[0, 1, …, 1, 0]`` and the outer ``z`` offsets
+    ``[−1e4, 0, …, 0, 1e4]`` for ``n_edges`` edges (the outer buckets are open-ended)."""
+    inner, ends = _edge_arrays(n_edges)
+    return (
+        torch.as_tensor(inner, dtype=like.dtype, device=like.device),
+        torch.as_tensor(ends, dtype=like.dtype, device=like.device),
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _edge_arrays(n_edges: int) -> tuple[np.ndarray, np.ndarray]:
+    inner = np.ones(n_edges)
+    inner[[0, -1]] = 0.0
+    ends = np.zeros(n_edges)
+    ends[[0, -1]] = -1e4, 1e4
+    return inner, ends
 
 
 def fit_bucket_bias(

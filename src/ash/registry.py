@@ -17,40 +17,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, distributions
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import pluggy
 
 from ash import __version__, hookspecs
-from ash.interfaces import KIND_BASES, Component, ComponentKind
+from ash.interfaces import Component, ComponentKind
+from ash.kinds import BY_HOOK, BY_NAME, KINDS
 
 ENTRY_POINT_GROUP = "ash"
+ComponentT = TypeVar("ComponentT", bound=Component[Any])
 LOAD_PLUGINS_ENV = "ASH_LOAD_PLUGINS"
 
-HOOK_KINDS: dict[str, ComponentKind] = {
-    "register_sources": "source",
-    "register_discretizers": "discretizer",
-    "register_feature_builders": "feature_builder",
-    "register_losses": "loss",
-    "register_backbones": "backbone",
-}
-
 # Built-ins go through the very same hooks as third-party plugins (cf. pytest's default plugins).
-BUILTIN_MODULES: tuple[str, ...] = (
-    "ash.builtins.sources",
-    "ash.builtins.discretizers",
-    "ash.builtins.features",
-    "ash.builtins.losses",
-    "ash.builtins.backbones",
-)
-
-KIND_LABELS: dict[ComponentKind, str] = {
-    "source": "source",
-    "discretizer": "discretizer",
-    "feature_builder": "feature builder",
-    "loss": "loss",
-    "backbone": "backbone",
-}
+BUILTIN_MODULES: tuple[str, ...] = tuple(kind.builtins for kind in KINDS)
 
 
 class PluginError(Exception):
@@ -85,7 +65,7 @@ class PluginInfo:
 class ComponentInfo:
     kind: ComponentKind
     name: str
-    cls: type[Component]
+    cls: type[Component[Any]]
     plugin: PluginInfo
 
 
@@ -108,13 +88,24 @@ class Registry:
     """All components by kind and name, plus the plugins that could not be loaded."""
 
     components: dict[ComponentKind, dict[str, ComponentInfo]] = field(
-        default_factory=lambda: {kind: {} for kind in KIND_BASES}
+        default_factory=lambda: {kind.name: {} for kind in KINDS}
     )
     broken: list[BrokenPlugin] = field(default_factory=list)
     plugins: list[PluginInfo] = field(default_factory=list)
 
-    def get(self, kind: ComponentKind, name: str) -> type[Component]:
+    def get(self, kind: ComponentKind, name: str) -> type[Component[Any]]:
         return self.info(kind, name).cls
+
+    def lookup(self, base: type[ComponentT], name: str) -> type[ComponentT]:
+        """The component ``name`` of the kind whose base is ``base``, typed as that base
+        (``registry.lookup(FeatureBuilder, "returns")``)."""
+        kind = next((k for k in KINDS if k.base is base), None)
+        if kind is None:
+            raise TypeError(f"{base.__name__} is not a component kind's base class")
+        cls = self.get(kind.name, name)
+        if not issubclass(cls, base):  # the registry admits only subclasses of the kind's base
+            raise TypeError(f"{kind.label} {name!r} is not a {base.__name__}")
+        return cls
 
     def info(self, kind: ComponentKind, name: str) -> ComponentInfo:
         known = self.components[kind]
@@ -124,12 +115,12 @@ class Registry:
 
     def unknown_message(self, kind: ComponentKind, name: str) -> str:
         known = sorted(self.components[kind])
-        label = KIND_LABELS[kind]
+        label = BY_NAME[kind].label
         message = f"unknown {label} {name!r}"
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
         if close:
             message += f"; did you mean {' or '.join(repr(c) for c in close)}?"
-        message += f" (known {label}s: {', '.join(known) or 'none'})"
+        message += f" (known {BY_NAME[kind].plural}: {', '.join(known) or 'none'})"
         # A component from a plugin that failed to load looks unknown: say which plugins failed.
         for broken in self.broken:
             message += f"\n  note: {broken.describe()}"
@@ -220,17 +211,17 @@ class _Loader:
     def _check_hook_names(self, module: object, info: PluginInfo) -> None:
         for caller in self.pm.get_hookcallers(module) or []:
             if not caller.has_spec():
-                close = difflib.get_close_matches(caller.name, list(HOOK_KINDS), n=1)
+                close = difflib.get_close_matches(caller.name, list(BY_HOOK), n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise PluginError(
                     f"{info.describe()}: implements unknown hook {caller.name!r}{hint} "
-                    f"(hooks: {', '.join(HOOK_KINDS)})"
+                    f"(hooks: {', '.join(BY_HOOK)})"
                 )
 
     def _collect(self, module: object, info: PluginInfo) -> list[ComponentInfo]:
         staged: list[ComponentInfo] = []
         staged_names: set[tuple[ComponentKind, str]] = set()
-        for hook_name, kind in HOOK_KINDS.items():
+        for hook_name, kind in ((k.hook, k.name) for k in KINDS):
             caller = getattr(self.pm.hook, hook_name)
             for impl in caller.get_hookimpls():
                 if impl.plugin is not module:
@@ -241,7 +232,7 @@ class _Loader:
                     key = (component.kind, component.name)
                     if key in staged_names:
                         raise PluginError(
-                            f"{info.describe()}: registers {KIND_LABELS[_kind]} "
+                            f"{info.describe()}: registers {BY_NAME[_kind].label} "
                             f"{component.name!r} twice"
                         )
                     staged_names.add(key)
@@ -260,8 +251,8 @@ class _Loader:
     def _validate_class(
         self, cls: type[Any], kind: ComponentKind, info: PluginInfo
     ) -> ComponentInfo:
-        base = KIND_BASES[kind]
-        label = KIND_LABELS[kind]
+        base = BY_NAME[kind].base
+        label = BY_NAME[kind].label
         if not (inspect.isclass(cls) and issubclass(cls, base)):
             what = cls.__name__ if inspect.isclass(cls) else repr(cls)
             raise PluginError(

@@ -23,10 +23,10 @@ from typing import Any
 
 import yaml
 
+from ash.checkpoint import load_checkpoint, load_weights
 from ash.config.resolve import ResolvedExperiment, resolve
-from ash.interfaces import ModelContext
+from ash.interfaces import Backbone, Discretizer, FeatureBuilder, ModelContext
 from ash.model import AshModel, build_model
-from ash.train.checkpoint import CheckpointError, load_checkpoint
 
 ENV_ROOT = "ASH_EXPERIMENTS"
 
@@ -119,9 +119,9 @@ def make_model(resolved: ResolvedExperiment, bar_columns: tuple[str, ...]) -> As
     return build_model(
         model_context(resolved, bar_columns),
         exp.model.steps,
-        [(f.cls, f.config) for f in resolved.features],  # type: ignore[misc]
-        (backbone.cls, backbone.config),  # type: ignore[arg-type]
-        (disc.cls, disc.config),  # type: ignore[arg-type]
+        [(f.component_class(FeatureBuilder), f.config) for f in resolved.features],
+        (backbone.component_class(Backbone), backbone.config),
+        (disc.component_class(Discretizer), disc.config),
         head_hidden=exp.model.head.hidden,
         dropout=exp.model.head.dropout,
         prior=exp.model.prior,
@@ -137,13 +137,6 @@ def load_model(run_dir: Path, which: str = FINAL) -> tuple[AshModel, ResolvedExp
     model = make_model(resolved, tuple(meta["bar_columns"]))
     path = run_dir / CHECKPOINTS / which
     state = load_checkpoint(path)
-    if "model" not in state:
-        raise CheckpointError(f"checkpoint {path} holds no model weights")
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as exc:
-        raise CheckpointError(
-            f"checkpoint {path} does not fit the model of {run_dir / CONFIG_FILE}: {exc}"
-        ) from exc
+    load_weights(model, state.get("model"), path)
     model.eval()
     return model, resolved

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ash.bars import _lean_sample as lean
 from ash.bars.builder import build_bars_from_stream
 from ash.bars.events import EventStream
 from ash.bars.spec import BarSpec
+from ash.testing import lean_sample as lean
 
 try:
     lean.data_dir()

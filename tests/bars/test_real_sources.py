@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ash.bars import _lean_sample as lean_sample
 from ash.bars.builder import build_bars
 from ash.bars.spec import BarSpec
+from ash.testing import lean_sample as lean_sample
 
 try:
     SPY = lean_sample.data_dir()

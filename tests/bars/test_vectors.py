@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ash.bars import vectors
-from ash.bars._lean_sample import data_dir
 from ash.bars.builder import build_bars_from_stream
 from ash.bars.spec import BarSpec
+from ash.testing import bar_vectors as vectors
+from ash.testing.lean_sample import data_dir
 from tests.bars.reference import reference_bars
 
 VECTOR_FILES = sorted(vectors.VECTOR_DIR.glob("*.json"))
@@ -36,8 +36,8 @@ def test_committed_vector_equals_regenerated(name: str) -> None:
     committed = (vectors.VECTOR_DIR / f"{name}.json").read_text()
     assert committed == vectors.dumps(vectors.CASES[name]()), (
         f"{name}.json is stale: the builder's behaviour changed. If intended, run "
-        "`python -m ash.bars.vectors`, bump BAR_COLUMNS_VERSION if columns changed, and tell "
-        "the Rust side"
+        "`python -m ash.testing.bar_vectors`, bump BAR_COLUMNS_VERSION if columns changed, and "
+        "tell the Rust side"
     )
 
 

@@ -211,3 +211,17 @@ def test_non_exportable_component_names_the_problem() -> None:
 def test_config_of_wrong_class_is_rejected() -> None:
     with pytest.raises(ConformanceError, match="must be a CrossEntropyConfig"):
         check_component(CrossEntropy, Returns.Config())
+
+
+class PlainTensorLoss(CrossEntropy):
+    """Keeps its horizon weights as a plain attribute: ``.to("cuda")`` would leave them behind."""
+
+    def __init__(self, config: ComponentConfig, n_horizons: int, n_buckets: int) -> None:
+        super().__init__(config, n_horizons, n_buckets)
+        self.plain_weights = [torch.ones(n_horizons)]
+
+
+def test_a_tensor_kept_as_a_plain_attribute_fails_conformance() -> None:
+    with pytest.raises(ConformanceError, match=r"plain_weights\[0\].*register_buffer"):
+        check_loss(PlainTensorLoss)
+    check_loss(CrossEntropy)  # the same loss with a registered buffer passes

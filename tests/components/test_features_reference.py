@@ -1,8 +1,12 @@
 """Every built-in feature builder against a straightforward pandas/numpy reference.
 
 The references are written independently of the torch code (pandas ``rolling(min_periods=1)``,
-``shift`` back-filled with the first value, plain loops for correlations) and cover the warm-up
-steps too, so warm-up handling must match. The bar source is the ``reference_bars`` fixture
+``shift`` back-filled with the first value, plain loops for correlations) and are compared at
+every position after the builder's warm-up: the positions a model reads (it feeds a builder
+``warmup + steps`` bars and reads the last ``steps``), computed over a 2400-bar series, so a
+feature must not depend on how many bars precede it. Builders output 0 during their warm-up
+(the interface allows any finite value there; computing only what is read keeps the exported
+graph small), which is asserted too. The bar source is the ``reference_bars`` fixture
 (synthetic by default, real bars via ``ASH_REFERENCE_BARS``, see conftest).
 
 Two comparisons per builder: the module run in float64 must match to 1e-5 relative (it does to
@@ -237,9 +241,12 @@ def test_builder_matches_reference(
         got32 = builder.float()(bars).double().numpy()
     assert got64.shape == ref.shape, builder.feature_names
     names = builder.feature_names
-    assert_matches(got64, ref, 1e-9, names, "float64")
+    warm = builder.warmup
+    assert (got64[:, :warm] == 0).all() and (got32[:, :warm] == 0).all(), "warm-up not 0"
+    got64, got32, ref = got64[:, warm:], got32[:, warm:], ref[:, warm:]
+    assert_matches(got64, ref, 1e-9, names, f"float64 (steps from warm-up {warm})")
     if cls is F.RegimeBuckets:  # one-hot: float32 may flip a value sitting on an edge
         assert np.mean(got32 != ref) < 1e-3
         return
     typical = np.sqrt(np.mean(ref**2, axis=(0, 1), keepdims=True)) + 1e-12
-    assert_matches(got32, ref, 1e-5 * typical + 1e-6, names, "float32")
+    assert_matches(got32, ref, 1e-5 * typical + 1e-6, names, f"float32 (steps from {warm})")

@@ -15,7 +15,6 @@ from ash.components.discretizers import LogReturnDiscretizer
 from ash.components.features import RealizedVol, Returns
 from ash.config.schema import PriorConfig
 from ash.evaluate.baselines import gaussian_bucket_probs, snap_to_lattice
-from ash.evaluate.calibration import fit_residual_calibration
 from ash.export.contract import PARITY_TOLERANCE
 from ash.export.exporter import export_model
 from ash.export.fixtures import SERVING_METADATA
@@ -24,6 +23,7 @@ from ash.export.validate import validate_model
 from ash.model import AshModel, build_model
 from ash.prior import EwmaGaussianPrior, fit_bucket_bias, prior_summary
 from ash.testing import default_context, make_bars
+from ash.train.calibration import fit_residual_calibration
 
 CTX = default_context()
 LOOKBACK = 60
@@ -176,17 +176,27 @@ def test_bucket_bias_recovers_frequencies_the_prior_gets_wrong() -> None:
     assert torch.allclose(again, truth, atol=0.015)
 
 
-def test_calibration_parts_need_a_prior() -> None:
-    from ash.train.trainer import predict_logits
+def test_calibrating_a_prior_model_needs_the_priors_log_probabilities() -> None:
+    from ash.scoring import score_windows
+    from ash.train.calibration import calibrate
 
-    model = build_model(
-        CTX,
-        8,
-        [(Returns, Returns.Config(lookbacks=(1, 5)))],
-        (TransformerBackbone, TransformerBackbone.Config(d_model=16, n_layers=1, n_heads=2)),
-        (LogReturnDiscretizer, LogReturnDiscretizer.Config(n_buckets=21)),
-    )
-    bars = make_bars(1, model.window + 10, CTX.bar_columns, seed=12)[0]
+    def model(prior: PriorConfig | None) -> AshModel:
+        return build_model(
+            CTX,
+            8,
+            [(Returns, Returns.Config(lookbacks=(1, 5)))],
+            (TransformerBackbone, TransformerBackbone.Config(d_model=16, n_layers=1, n_heads=2)),
+            (LogReturnDiscretizer, LogReturnDiscretizer.Config(n_buckets=21)),
+            prior=prior,
+        )
+
+    plain = model(None)
+    bars = make_bars(1, plain.window + 10, CTX.bar_columns, seed=12)[0]
     returns = torch.zeros(len(bars), len(CTX.horizons), dtype=torch.float64)
-    with pytest.raises(ValueError, match="needs a model with a prior"):
-        predict_logits(model, bars, returns, np.array([model.window]), 8, parts=True)
+    ends = np.array([plain.window, plain.window + 3])
+    scores = score_windows(plain, bars, returns, ends, batch_size=8, logits="parts")
+    assert scores.head is not None and scores.prior is None  # no prior: nothing stacked
+    with pytest.raises(ValueError, match="needs the prior's log-probabilities"):
+        calibrate(model(PriorConfig(kind="ewma_gaussian", lookback_bars=8)), scores, CTX.horizons)
+    with pytest.raises(ValueError, match="logits='parts'"):
+        calibrate(plain, score_windows(plain, bars, returns, ends, batch_size=8), CTX.horizons)

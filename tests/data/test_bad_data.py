@@ -9,11 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ash.data.sources.common import DataError, ImportReport
 from ash.data.sources.importer import import_path, read_canonical_csv
 from ash.data.sources.lean import load_lean_quotes, load_lean_trades
 from ash.data.sources.lobster import load_lobster_day
-from ash.data.store import DuckDBStore
+from ash.data.sources.report import DataError, ImportReport
+from ash.data.sources.store import DuckDBStore
 
 GOOD_TRADES = [
     "34200000,1674100,100,P,20002000,0",

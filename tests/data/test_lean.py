@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from ash.data.schema import QUOTES, TRADES
-from ash.data.sources.common import ImportReport, local_time_of_day_to_utc
 from ash.data.sources.lean import (
     LeanSource,
     find_lean_files,
@@ -18,6 +17,8 @@ from ash.data.sources.lean import (
     load_lean_trade_seconds,
     load_lean_trades,
 )
+from ash.data.sources.report import ImportReport
+from ash.data.sources.vendor_files import local_time_of_day_to_utc
 
 DAYS = ("20131007", "20131008", "20131009")
 

@@ -14,7 +14,7 @@ from ash.data.sources.lobster import (
     load_lobster,
     load_lobster_day,
 )
-from ash.data.store import DuckDBStore
+from ash.data.sources.store import DuckDBStore
 
 
 def write_pair(folder: Path, messages: list[str], book: list[str], name: str = "TEST") -> Path:

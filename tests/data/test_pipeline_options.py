@@ -8,7 +8,7 @@ import numpy as np
 
 from ash.bars.columns import OPTION_COLUMNS
 from ash.config import load_experiment
-from ash.data.pipeline import build_bar_data
+from ash.pipeline import build_bar_data
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,8 +9,9 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ash.data.sources.common import ImportReport, rechunk, sort_by_time
-from ash.data.store import DuckDBStore
+from ash.data.sources.canonical import rechunk, sort_by_time
+from ash.data.sources.report import ImportReport
+from ash.data.sources.store import DuckDBStore
 
 BASE = pd.Timestamp("2024-01-02 14:30", tz="UTC")
 

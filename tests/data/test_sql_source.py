@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from ash.data.sources.common import DataError
 from ash.data.sources.lobster import find_lobster_pairs, load_lobster
+from ash.data.sources.report import DataError
 from ash.data.sources.sql import SQLSource, write_events
 
 pytestmark = pytest.mark.postgres

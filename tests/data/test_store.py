@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ash.data.sources.common import DataError, ImportReport
 from ash.data.sources.duckdb_source import DuckDBSource
 from ash.data.sources.importer import import_path
-from ash.data.store import DuckDBStore
+from ash.data.sources.report import DataError, ImportReport
+from ash.data.sources.store import DuckDBStore
 from ash.registry import get_registry
 
 SPY_TRADES = {"20131007": 250_601, "20131008": 451_545, "20131009": 439_677}

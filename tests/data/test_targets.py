@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from ash.data.targets import forward_returns_bps, horizon_bars, reference_column, targets_for
+from ash.data.targets import forward_returns_bps, reference_column, targets_for
+from ash.interfaces import horizon_bars
 from tests.bars.factory import synthetic_bars
 
 

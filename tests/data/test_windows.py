@@ -1,4 +1,4 @@
-"""Windows are index views into one contiguous bar tensor; they never straddle gaps or symbols."""
+"""Windows are index views into one contiguous bar array; they never straddle gaps or symbols."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ash.data.windows import BarTensor, WindowDataset, window_ends
+from ash.data.windows import gather_windows, subsample, window_ends
 from tests.bars.factory import synthetic_bars
+from tests.data.samples import sampled
 
 
 def test_window_ends_reset_and_mask() -> None:
@@ -28,67 +29,38 @@ def test_window_ends_reset_and_mask() -> None:
 
 def test_gather_matches_slices_and_targets() -> None:
     bars = [synthetic_bars([30, 12], symbol="A"), synthetic_bars([25], symbol="B", seed=1)]
-    ds = WindowDataset.from_bars(bars, window=5, horizons_seconds=[1, 3])
-    stacked = np.concatenate([b.values for b in bars]).astype(np.float32)
-    x, y, m = ds.gather(torch.arange(len(ds)))
-    assert x.shape == (len(ds), 5, len(bars[0].columns))
-    for i, end in enumerate(ds.ends):
-        np.testing.assert_array_equal(x[i].numpy(), stacked[end - 4 : end + 1])
+    s = sampled(bars, window=5, horizons_s=[1, 3])
+    stacked = np.concatenate([b.values for b in bars])
+    x = gather_windows(s.data.values, s.ends, 5)
+    assert x.shape == (len(s.ends), 5, len(bars[0].columns))
+    for i, end in enumerate(s.ends):
+        np.testing.assert_array_equal(x[i], stacked[end - 4 : end + 1])
+    on_device = gather_windows(torch.as_tensor(s.data.values), torch.as_tensor(s.ends), 5)
+    np.testing.assert_array_equal(on_device.numpy(), x)
     # symbol A segment 0: bars 0..29; a sample ending at 28 has horizon 1 but not 3
-    row = int(np.flatnonzero(ds.ends == 28)[0])
-    assert m[row].tolist() == [True, False]
+    assert np.isfinite(s.returns[28]).tolist() == [True, False]
     mid = bars[0].column("mid")
-    assert y[row, 0].item() == pytest.approx(1e4 * np.log(mid[29] / mid[28]), rel=1e-5)
-    # no sample of A's last segment start can see segment 0; no window spans symbols
-    assert set(ds.ends.tolist()).isdisjoint({30, 31, 32, 33, 42, 43, 44, 45})
-    assert ds.ends.max() == 65  # B ends at 66, which has no target: dropped (require_target)
-    assert 29 not in ds.ends and 41 not in ds.ends  # segment ends: no target either
+    assert s.returns[28, 0] == pytest.approx(1e4 * np.log(mid[29] / mid[28]), rel=1e-9)
+    # no sample of A's second segment can see segment 0; no window spans symbols
+    assert set(s.ends.tolist()).isdisjoint({30, 31, 32, 33, 42, 43, 44, 45})
+    assert s.ends.max() == 65  # B ends at 66, which has no target: dropped
+    assert 29 not in s.ends and 41 not in s.ends  # segment ends: no target either
 
 
-def test_memory_grows_with_bars_not_windows() -> None:
-    ds = WindowDataset.from_bars([synthetic_bars([2000])], window=300, horizons_seconds=[1, 60])
-    stored = sum(t.numel() for t in (ds._values, ds._targets, ds._mask, ds._ends, ds._offsets))
-    T, C = ds._values.shape
-    assert len(ds) * ds.window * C > 10 * stored  # windows x W would be far larger
-    assert stored < T * (C + 2 * 2 + 1) + ds.window
-
-
-def test_mask_policy_keeps_but_masks_gap_crossing_samples() -> None:
+def test_gap_crossing_windows_are_dropped_under_either_policy() -> None:
     bars = [synthetic_bars([10, 10])]
-    reset = WindowDataset.from_bars(bars, window=4, horizons_seconds=[1], gap_policy="reset")
-    mask = WindowDataset.from_bars(bars, window=4, horizons_seconds=[1], gap_policy="mask")
-    assert set(reset.ends.tolist()) < set(mask.ends.tolist())
-    crossing = [int(i) for i, e in enumerate(mask.ends) if 10 <= e < 13]
-    assert crossing
-    _, _, m = mask.gather(crossing)
-    assert not m.any()
+    reset = sampled(bars, window=4, horizons_s=[1], gap_policy="reset")
+    mask = sampled(bars, window=4, horizons_s=[1], gap_policy="mask")
+    assert reset.ends.tolist() == mask.ends.tolist()
+    assert not any(10 <= e < 13 for e in mask.ends)
 
 
-def test_batches_cover_every_sample_once_and_subset_shares_storage() -> None:
-    ds = WindowDataset.from_bars([synthetic_bars([40])], window=3, horizons_seconds=[1])
-    seen = []
-    for x, _, _ in ds.batches(7, shuffle=True, generator=torch.Generator().manual_seed(0)):
-        seen.extend(x[:, -1, 0].tolist())
-    assert sorted(seen) == sorted(ds.gather(torch.arange(len(ds)))[0][:, -1, 0].tolist())
-    sub = ds.subset(ds.ends[:5])
-    assert len(sub) == 5 and sub._values.data_ptr() == ds._values.data_ptr()
-    with pytest.raises(ValueError, match="not samples"):
-        ds.subset(np.array([0]))
-    with pytest.raises(ValueError, match="batch_size"):
-        next(ds.batches(0))
-
-
-def test_stacking_rejects_mismatched_bars() -> None:
-    from ash.bars.spec import BarSpec
-
-    with pytest.raises(ValueError, match="one BarSpec"):
-        BarTensor.from_bars([synthetic_bars([3]), synthetic_bars([3], spec=BarSpec(seconds=0.5))])
-    with pytest.raises(ValueError, match="different reference"):
-        WindowDataset.from_bars(
-            [synthetic_bars([9]), synthetic_bars([9], has_quotes=False)],
-            window=2,
-            horizons_seconds=[1],
-        )
+def test_subsample_is_strided_and_deterministic() -> None:
+    ends = np.arange(100, dtype=np.int64) * 3
+    assert subsample(ends, None) is ends and subsample(ends, 500) is ends
+    picked = subsample(ends, 10)
+    assert len(picked) == 10 and picked[0] == 0 and picked[-1] == 297
+    assert np.array_equal(picked, subsample(ends, 10))
 
 
 @settings(max_examples=40, deadline=None)
@@ -101,11 +73,11 @@ def test_changing_bars_after_t_never_changes_the_window_at_t(
     lengths: list[int], window: int, t: int
 ) -> None:
     bars = synthetic_bars(lengths)
-    ds = WindowDataset.from_bars([bars], window=window, horizons_seconds=[1], require_target=False)
-    positions = np.flatnonzero(ds.ends <= t)
-    if not len(positions):
+    ends, _ = window_ends(bars.segment_id, np.zeros(len(bars), dtype=np.int64), window)
+    ends = ends[ends <= t]
+    if not len(ends):
         return
-    before = ds.gather(positions)[0].clone()
-    ds._values[t + 1 :] = torch.randn_like(ds._values[t + 1 :])
-    after = ds.gather(positions)[0]
-    assert torch.equal(before, after)
+    values = bars.values.copy()
+    before = gather_windows(values, ends, window).copy()
+    values[t + 1 :] = np.random.default_rng(t).normal(size=values[t + 1 :].shape)
+    assert np.array_equal(before, gather_windows(values, ends, window))

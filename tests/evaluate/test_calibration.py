@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ash.evaluate import metrics as m
-from ash.evaluate.calibration import apply_temperature, fit_temperature
+from ash.train.calibration import apply_temperature, fit_temperature
 
 
 def _overconfident(n: int = 8000, k: int = 9, factor: float = 3.0) -> tuple[torch.Tensor, ...]:

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from ash.cli.evaluate import app as evaluate_app
 from ash.cli.train import app as train_app
 from ash.config.resolve import resolve
-from ash.evaluate.walkforward import run_walk_forward
+from ash.jobs.walkforward import run_walk_forward
 from tests.train.helpers import tiny_experiment
 
 runner = CliRunner()

@@ -147,7 +147,7 @@ def test_outer_edges_are_the_shared_sentinel() -> None:
 def test_exported_model_runs_at_many_batch_sizes(
     toy_onnx: Path, toy_model: ToyContractModel
 ) -> None:
-    from ash.export.session import cpu_session
+    from ash.onnx_io import cpu_session
 
     session = cpu_session(toy_onnx)
     for batch in (1, 3, 64, 257):

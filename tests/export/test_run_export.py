@@ -44,8 +44,8 @@ def _make_run(tmp_path: Path) -> Path:
 
     from ash import runs
     from ash.bars.columns import CORE_COLUMNS
+    from ash.checkpoint import save_checkpoint
     from ash.config import resolve
-    from ash.train.checkpoint import save_checkpoint
 
     raw = yaml.safe_load(Path("configs/default.yaml").read_text())
     raw["data"]["source"] = {"kind": "duckdb", "path": str(tmp_path / "none.duckdb")}
@@ -113,7 +113,7 @@ def test_parity_uses_the_runs_validation_windows(
     import numpy as np
 
     from ash.bars.columns import CORE_COLUMNS
-    from ash.data import pipeline
+    from ash.export import run as export_module
     from ash.export.run import export_run
     from ash.export.synthetic import synthetic_bars
 
@@ -134,7 +134,7 @@ def test_parity_uses_the_runs_validation_windows(
             bars=SimpleNamespace(columns=CORE_COLUMNS, values=values), samples=samples
         )
 
-    monkeypatch.setattr(pipeline, "prepare_data", fake_prepare)
+    monkeypatch.setattr(export_module, "prepare_data", fake_prepare)
     done = export_run(run_dir, optimize=False)
     assert done.windows_source == "128 windows of the run's validation bars"
     assert done.parity is not None and done.parity.ok and done.parity.windows == 128

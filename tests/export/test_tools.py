@@ -13,8 +13,8 @@ from ash.bars.columns import bar_columns
 from ash.cli.contract import app as contract_app
 from ash.export.decode import summarize
 from ash.export.latency import measure_latency
-from ash.export.session import cpu_session
 from ash.export.synthetic import TICK, synthetic_bars
+from ash.onnx_io import cpu_session
 
 
 def test_latency_reports_percentiles(toy_onnx: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import ClassVar, Literal
+from typing import Literal
 
 import pandas as pd
 import torch
@@ -27,9 +27,8 @@ class ToySourceConfig(ComponentConfig):
     rows: int = Field(10, ge=1)
 
 
-class ToySource(Source):
+class ToySource(Source[ToySourceConfig]):
     name = "toy_source"
-    Config: ClassVar[type[ComponentConfig]] = ToySourceConfig
 
     def event_kinds(self) -> frozenset[EventKind]:
         return frozenset({"trades"})
@@ -53,9 +52,8 @@ class ToyFeatureConfig(ComponentConfig):
     mode: Literal["log", "simple"] = "log"
 
 
-class ToyFeature(FeatureBuilder):
+class ToyFeature(FeatureBuilder[ToyFeatureConfig]):
     name = "toy_returns"
-    Config: ClassVar[type[ComponentConfig]] = ToyFeatureConfig
 
     @property
     def required_columns(self) -> tuple[str, ...]:
@@ -77,9 +75,8 @@ class ToyDiscretizerConfig(ComponentConfig):
     n_buckets: int = Field(11, ge=2)
 
 
-class ToyDiscretizer(Discretizer):
+class ToyDiscretizer(Discretizer[ToyDiscretizerConfig]):
     name = "toy_uniform"
-    Config: ClassVar[type[ComponentConfig]] = ToyDiscretizerConfig
 
     @property
     def n_buckets(self) -> int:
@@ -94,9 +91,8 @@ class ToyBackboneConfig(ComponentConfig):
     n_layers: int = Field(1, ge=1, le=4)
 
 
-class ToyBackbone(Backbone):
+class ToyBackbone(Backbone[ToyBackboneConfig]):
     name = "toy_transformer"
-    Config: ClassVar[type[ComponentConfig]] = ToyBackboneConfig
 
     @property
     def out_dim(self) -> int:
@@ -106,7 +102,7 @@ class ToyBackbone(Backbone):
         return x[:, -1, :1]
 
 
-class ToyLoss(Loss):
+class ToyLoss(Loss[ComponentConfig]):
     name = "toy_ce"
 
     def forward(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ash.cli.serve import repo_root
+from ash.paths import repo_root
 from ash.runtime_lib import onnxruntime_library
 
 pytestmark = [pytest.mark.rust]

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ash.cli.serve import ServeError, app, build_command, resolve_model
+from ash.cli.serve import app
+from ash.runtime import ServeError, build_command, resolve_model
 from ash.runtime_lib import onnxruntime_library
 
 pytestmark = [pytest.mark.rust, pytest.mark.xdist_group("rust")]

@@ -17,7 +17,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from ash.cli.serve import repo_root
+from ash.paths import repo_root
 from tests.rust.tcp import exchange
 
 pytestmark = [pytest.mark.rust, pytest.mark.xdist_group("rust")]

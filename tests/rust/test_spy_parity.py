@@ -19,13 +19,13 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from ash.bars._lean_sample import as_canonical, data_dir, quote_events, trade_ticks
 from ash.bars.builder import build_bars
 from ash.bars.spec import BarSpec
-from ash.cli.serve import repo_root
-from ash.export.bench import SIZES, build
+from ash.bench.graph import SIZES, build
 from ash.export.exporter import export_model
-from ash.replay import tick_lines
+from ash.jobs.replay import tick_lines
+from ash.paths import repo_root
+from ash.testing.lean_sample import as_canonical, data_dir, quote_events, trade_ticks
 from tests.rust.tcp import exchange
 
 pytestmark = [pytest.mark.rust, pytest.mark.slow, pytest.mark.xdist_group("rust")]

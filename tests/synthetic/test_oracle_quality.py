@@ -16,7 +16,7 @@ import pytest
 
 from ash.synthetic.config import SyntheticConfig
 from ash.synthetic.oracle import Oracle, bucketize
-from ash.synthetic.simulate import Simulator
+from ash.synthetic.simulator import Simulator
 from ash.synthetic.validate import (
     DEFAULT_HORIZONS,
     HorizonReport,

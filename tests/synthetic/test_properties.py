@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from ash.synthetic.config import SyntheticConfig
 from ash.synthetic.dynamics import ar1_filter, mid_price, tick_price
 from ash.synthetic.oracle import Oracle, bucketize
-from ash.synthetic.simulate import Simulator
+from ash.synthetic.simulator import Simulator
 from ash.synthetic.ticks import canonical_quotes
 
 CFG = SyntheticConfig(n_days=1, session_close=dt.time(10, 0), options=False, oracle_samples=8)

@@ -41,7 +41,7 @@ def test_same_seed_same_events_and_a_new_seed_changes_them() -> None:
     a = read_all(SyntheticSource(SMALL), "trades", ["SYN"])
     b = read_all(SyntheticSource(SMALL.model_copy()), "trades", ["SYN"])
     # a fresh simulator (not the cached one) reproduces the frames too
-    from ash.synthetic.simulate import Simulator
+    from ash.synthetic.simulator import Simulator
 
     fresh = pd.concat([Simulator(SMALL).events(d, "trades", "SYN") for d in range(2)])
     pd.testing.assert_frame_equal(a, b)
@@ -51,7 +51,7 @@ def test_same_seed_same_events_and_a_new_seed_changes_them() -> None:
 
 
 def test_latent_path_does_not_depend_on_observable_parameters() -> None:
-    from ash.synthetic.simulate import Simulator
+    from ash.synthetic.simulator import Simulator
 
     other = SMALL.model_copy(update={"trade_rate_per_s": 3.0, "quote_size_lots": 9.0})
     assert np.array_equal(Simulator(SMALL).latent(1).x, Simulator(other).latent(1).x)

@@ -13,7 +13,7 @@ import pytest
 
 from ash.synthetic.config import SyntheticConfig
 from ash.synthetic.oracle import Oracle
-from ash.synthetic.simulate import Simulator
+from ash.synthetic.simulator import Simulator
 
 CFG = SyntheticConfig(n_days=20, seed=11)
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from ash.train import checkpoint as ckpt
+from ash import checkpoint as ckpt
 from ash.train.schedule import lr_factor
 from ash.train.seeding import capture_rng, restore_rng
 

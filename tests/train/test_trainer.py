@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from ash import runs
+from ash.checkpoint import CheckpointError
 from ash.evaluate import evaluate_run
 from ash.train import run_training
-from ash.train.checkpoint import CheckpointError
 from tests.train.helpers import tiny_experiment
 
 

@@ -72,7 +72,7 @@ def test_rust_required_but_missing(
     fake = tmp_path / "ash-serve"
     fake.write_text("#!/bin/sh\necho no\n")
     fake.chmod(0o755)
-    monkeypatch.setenv("ASH_SERVE", str(fake))
+    monkeypatch.setenv("ASH_SERVE_BIN", str(fake))
     out = tmp_path / "t"
     args = [str(experiment_file), "--out", str(out), "--set", "tune.budget.measure_on=rust"]
     result = runner.invoke(app, args)

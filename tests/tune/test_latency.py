@@ -18,13 +18,8 @@ from ash.export.contract import (
     KEY_TIMEZONE,
 )
 from ash.export.toy import ToyContractModel
-from ash.tune.latency import (
-    LatencyMeasurementError,
-    choose_runtime,
-    measure_candidate,
-    parse_bench_table,
-    rust_binary,
-)
+from ash.runtime import ServeError, find_serve_binary, parse_bench_table
+from ash.tune.latency import LatencyMeasurementError, choose_runtime, measure_candidate
 from ash.tune.objective import STATE_ATTR, STATE_LATENCY
 from ash.tune.runner import TuneOptions, run_tune
 from tests.tune.conftest import BASE, FakeTrainer, write_experiment
@@ -57,16 +52,16 @@ def _script(path: Path, body: str) -> Path:
 
 def test_bench_table_is_read_in_milliseconds() -> None:
     assert parse_bench_table(BENCH_OUTPUT) == pytest.approx({"p50_ms": 0.0682, "p99_ms": 0.2505})
-    with pytest.raises(LatencyMeasurementError, match="no predict p99 column"):
+    with pytest.raises(ServeError, match="no predict p99 column"):
         parse_bench_table("| model | x |\n|---|---|\n| a | 1 |")
 
 
 def test_rust_requested_but_unavailable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ASH_SERVE", str(tmp_path / "missing"))
-    with pytest.raises(LatencyMeasurementError, match=r"ASH_SERVE=.*missing is not a file"):
-        rust_binary()
+    monkeypatch.setenv("ASH_SERVE_BIN", str(tmp_path / "missing"))
+    with pytest.raises(ServeError, match=r"ASH_SERVE_BIN=.*missing is not a file"):
+        find_serve_binary()
     old = _script(tmp_path / "ash-serve", "echo 'ash-serve: serve only'\n")
-    monkeypatch.setenv("ASH_SERVE", str(old))
+    monkeypatch.setenv("ASH_SERVE_BIN", str(old))
     with pytest.raises(LatencyMeasurementError, match="no ash-serve with a `bench`"):
         choose_runtime("rust")
     assert choose_runtime("auto") == ("onnxruntime", None)  # clearly labelled fallback
@@ -74,7 +69,7 @@ def test_rust_requested_but_unavailable(tmp_path: Path, monkeypatch: pytest.Monk
 
 def test_rust_bench_is_batch_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake = _script(tmp_path / "ash-serve", "echo '  ash-serve bench MODEL.onnx...'\n")
-    monkeypatch.setenv("ASH_SERVE", str(fake))
+    monkeypatch.setenv("ASH_SERVE_BIN", str(fake))
     assert choose_runtime("rust", batch=1) == ("rust", fake)
     with pytest.raises(LatencyMeasurementError, match="batch 1 only"):
         choose_runtime("rust", batch=8)
@@ -87,7 +82,7 @@ def test_rust_path_runs_the_binary(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         tmp_path / "ash-serve",
         f'case "$1" in --help) echo "ash-serve bench MODEL";; bench) printf "{table}";; esac\n',
     )
-    monkeypatch.setenv("ASH_SERVE", str(fake))
+    monkeypatch.setenv("ASH_SERVE_BIN", str(fake))
     result = measure_candidate(
         ToyContractModel(), META, tmp_path / "c.onnx", LatencyBudget(measure_on="rust"), iters=10
     )
@@ -101,7 +96,7 @@ def test_real_measurement_of_an_exported_model(tmp_path: Path, measure_on: str) 
     result = measure_candidate(ToyContractModel(), META, tmp_path / "c.onnx", budget, iters=50)
     assert 0 < result.p50_ms <= result.p99_ms
     assert result.runtime in ("rust", "onnxruntime")
-    if measure_on == "onnxruntime" or rust_binary() is None:
+    if measure_on == "onnxruntime" or find_serve_binary() is None:
         assert result.runtime == "onnxruntime"
     assert result.as_attrs()["latency_runtime"] == result.runtime
 

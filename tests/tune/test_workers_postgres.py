@@ -111,7 +111,7 @@ def test_two_workers_share_a_study_and_survive_a_kill(
     env = {**os.environ, "ASH_EXPERIMENTS": str(tmp_path / "exp"), "PYTHONPATH": str(REPO)}
     monkeypatch.setenv("ASH_EXPERIMENTS", env["ASH_EXPERIMENTS"])
     # Build the bar cache once, so both workers start training at once.
-    from ash.data.pipeline import load_bar_data
+    from ash.pipeline import load_bar_data
 
     load_bar_data(load_experiment(path), tmp_path / "exp")
 

@@ -25,6 +25,9 @@ enum Kind {
 }
 
 pub const SUPPORTED_CONTRACT_VERSIONS: &[i64] = &[1];
+/// Deepest nesting of arrays/objects accepted in a metadata value (metadata.py
+/// `MAX_JSON_DEPTH`; below serde_json's own limit of 128, so both validators agree).
+pub const MAX_JSON_DEPTH: usize = 64;
 pub const HORIZON_UNIT: &str = "s";
 pub const REFERENCE_PRICES: &[&str] = &["mid", "close"];
 const PLUGIN_ENTRY_FIELDS: &[&str] = &["kind", "name", "distribution", "version"];
@@ -144,6 +147,45 @@ fn check_plugins(v: &Value) -> Option<String> {
     None
 }
 
+/// Deepest nesting of `[`/`{` in a JSON text (brackets inside strings do not count).
+pub fn json_depth(text: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for ch in text.chars() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if ch == '\\' {
+                escaped = true;
+            } else if ch == '"' {
+                in_string = false;
+            }
+        } else if ch == '"' {
+            in_string = true;
+        } else if ch == '[' || ch == '{' {
+            depth += 1;
+            deepest = deepest.max(depth);
+        } else if ch == ']' || ch == '}' {
+            depth = depth.saturating_sub(1);
+        }
+    }
+    deepest
+}
+
+fn parse_value(raw: &str) -> Result<Value, String> {
+    if json_depth(raw) > MAX_JSON_DEPTH {
+        return Err(format!("nested deeper than {MAX_JSON_DEPTH} levels"));
+    }
+    serde_json::from_str(raw).map_err(|e| e.to_string())
+}
+
+/// At most 200 characters of a raw value for messages.
+fn clip(raw: &str) -> String {
+    match raw.char_indices().nth(200) {
+        Some((i, _)) => format!("{:?}... ({} characters)", &raw[..i], raw.chars().count()),
+        None => format!("{raw:?}"),
+    }
+}
+
 /// Parse the contract keys: the good values, and a violation for every bad or missing one.
 pub fn check_metadata(props: &HashMap<String, String>) -> (HashMap<&'static str, Value>, Vec<Violation>) {
     let mut parsed = HashMap::new();
@@ -160,14 +202,15 @@ pub fn check_metadata(props: &HashMap<String, String>) -> (HashMap<&'static str,
             }
             continue;
         };
-        let value: Value = match serde_json::from_str(raw) {
+        let value: Value = match parse_value(raw) {
             Ok(v) => v,
             Err(e) => {
                 violations.push(Violation::new(
                     format!("bad-metadata-json:{key}"),
                     format!(
-                        "metadata {key} = {raw:?} is not valid JSON ({e}); values are JSON texts, e.g. strings \
-                         need quotes: \"\\\"mid\\\"\""
+                        "metadata {key} = {} is not valid JSON ({e}); values are JSON texts, e.g. strings \
+                         need quotes: \"\\\"mid\\\"\"",
+                        clip(raw)
                     ),
                 ));
                 continue;
@@ -249,6 +292,16 @@ mod tests {
             props.insert(key.into(), raw.into());
             assert_eq!(codes(&props), vec![want.to_string()], "{key} = {raw}");
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_bad_json_and_brackets_in_strings_do_not_count() {
+        let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+        let mut props = good();
+        props.insert("ash.metrics".into(), format!(r#"{{"a":{deep}}}"#));
+        assert_eq!(codes(&props), vec!["bad-metadata-json:ash.metrics".to_string()]);
+        assert_eq!(json_depth(r#"{"a":"[[[[\"[[["}"#), 1);
+        assert_eq!(json_depth(&"[".repeat(64)), 64);
     }
 
     #[test]

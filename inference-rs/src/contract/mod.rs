@@ -4,6 +4,7 @@
 //! the models the Python validator accepts. Shapes and metadata are read through ONNX Runtime in
 //! both, so they agree on what a "dynamic" or "fixed" dimension is.
 
+pub mod external;
 mod metadata;
 pub mod synthetic;
 
@@ -27,6 +28,10 @@ pub const MAX_OPSET: u32 = 23;
 pub const PROBS_SUM_TOLERANCE: f64 = 1e-4;
 /// Batch sizes of the run checks (validate.py `RUN_BATCHES`).
 pub const RUN_BATCHES: [usize; 2] = [1, 16];
+/// Memory the run checks may need for their inputs and outputs (validate.py
+/// `DEFAULT_MEMORY_BUDGET_BYTES`): a model declaring a window of 1e9 bars is refused, not allocated.
+pub const DEFAULT_MEMORY_BUDGET: u64 = 256 << 20;
+const FLOAT_BYTES: u128 = 4;
 
 /// One way a model breaks the contract; `code` is stable and shared with Python.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -103,8 +108,9 @@ pub fn read_metadata(session: &Session) -> Result<HashMap<String, String>, Strin
 
 /// Validate a loaded session: every violation found, or the parsed spec when there is none.
 /// The session runs the checks at batch 1 and 16, so it must be a CPU session like the
-/// validator's (1 intra-op thread).
-pub fn validate_session(session: &mut Session) -> Result<ModelSpec, Vec<Violation>> {
+/// validator's (1 intra-op thread). Declared sizes needing more than `memory_budget` bytes to
+/// check are a violation, found before anything is allocated.
+pub fn validate_session(session: &mut Session, memory_budget: u64) -> Result<ModelSpec, Vec<Violation>> {
     let mut violations = check_opset(session);
     let props = match read_metadata(session) {
         Ok(p) => p,
@@ -113,6 +119,7 @@ pub fn validate_session(session: &mut Session) -> Result<ModelSpec, Vec<Violatio
     let (meta, meta_violations) = check_metadata(&props);
     violations.extend(meta_violations);
     violations.extend(check_io(session, &meta));
+    violations.extend(check_budget(&meta, memory_budget));
     if !violations.is_empty() {
         return Err(violations);
     }
@@ -125,6 +132,64 @@ pub fn validate_session(session: &mut Session) -> Result<ModelSpec, Vec<Violatio
     } else {
         Err(run)
     }
+}
+
+/// JSON integer as the metadata checks read it: i64, or u64 saturated to i64::MAX.
+fn int_value(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) if n.is_i64() || n.is_u64() => n.as_i64().or(Some(i64::MAX)),
+        _ => None,
+    }
+}
+
+/// Bytes of the run checks' input and outputs at the largest run batch (validate.py
+/// `required_bytes`), saturating.
+pub fn required_bytes(window: u128, n_columns: u128, n_horizons: u128, n_buckets: u128) -> u128 {
+    let per_window = window
+        .saturating_mul(n_columns)
+        .saturating_add(n_horizons.saturating_mul(n_buckets.saturating_mul(2).saturating_add(1)));
+    FLOAT_BYTES.saturating_mul(RUN_BATCHES[RUN_BATCHES.len() - 1] as u128).saturating_mul(per_window)
+}
+
+fn check_budget(meta: &HashMap<&'static str, Value>, budget: u64) -> Vec<Violation> {
+    let int = |k: &str| meta.get(k).and_then(int_value).and_then(|v| u128::try_from(v).ok());
+    let len = |k: &str| meta.get(k).and_then(Value::as_array).map(|a| a.len() as u128);
+    let (Some(window), Some(columns), Some(horizons), Some(buckets)) =
+        (int("ash.window"), len("ash.bar_columns"), len("ash.horizons"), int("ash.n_buckets"))
+    else {
+        return vec![]; // already reported as missing or bad
+    };
+    let need = required_bytes(window, columns, horizons, buckets);
+    if need <= u128::from(budget) {
+        return vec![];
+    }
+    let batch = RUN_BATCHES[RUN_BATCHES.len() - 1];
+    vec![Violation::new(
+        "over-memory-budget",
+        format!(
+            "checking the model needs {need} bytes for batch {batch} (window {window} x {columns} columns in, \
+             {horizons} horizons x {buckets} buckets out), over the validator's memory budget of {budget} bytes; \
+             a model this large is almost certainly mis-declared (check ash.window and ash.n_buckets), or raise \
+             the budget (--memory-budget-mb)"
+        ),
+    )]
+}
+
+/// The `external-data` violation: the contract is one self-contained file.
+pub fn external_data(path: &Path, names: &[String]) -> Violation {
+    let mut shown = names.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+    if names.len() > 5 {
+        shown.push_str(&format!(" and {} more", names.len() - 5));
+    }
+    Violation::new(
+        "external-data",
+        format!(
+            "{} keeps {} tensor(s) in external data files ({shown}); a contract model is one self-contained \
+             file: save it with onnx.save_model(model, path, save_as_external_data=False)",
+            path.display(),
+            names.len()
+        ),
+    )
 }
 
 /// The `unloadable` violation for a path that is missing or that ONNX Runtime cannot load.
@@ -158,7 +223,7 @@ fn check_opset(session: &Session) -> Vec<Violation> {
 
 /// Expected fixed sizes of axes 1 and 2 per tensor; `None` when the metadata it comes from is bad.
 fn expected_dims(meta: &HashMap<&'static str, Value>, name: &str) -> [(&'static str, Option<i64>, &'static str); 2] {
-    let int = |k: &str| meta.get(k).and_then(Value::as_i64);
+    let int = |k: &str| meta.get(k).and_then(int_value);
     let len = |k: &str| meta.get(k).and_then(Value::as_array).map(|a| a.len() as i64);
     let buckets = int("ash.n_buckets");
     match name {
@@ -168,7 +233,7 @@ fn expected_dims(meta: &HashMap<&'static str, Value>, name: &str) -> [(&'static 
         PROBS_NAME => [("horizons", len("ash.horizons"), "len(ash.horizons)"), ("buckets", buckets, "ash.n_buckets")],
         _ => [
             ("horizons", len("ash.horizons"), "len(ash.horizons)"),
-            ("buckets", buckets.map(|b| b + 1), "ash.n_buckets + 1"),
+            ("buckets", buckets.map(|b| b.saturating_add(1)), "ash.n_buckets + 1"),
         ],
     }
 }

@@ -1,7 +1,8 @@
 //! Realistic synthetic bar windows, the "valid inputs" of the contract's run checks
 //! (docs/contract.md §6; the Rust twin of `ash.export.synthetic`). Prices on a 1-cent lattice,
-//! bid < ask, OHLC inside the quotes, integer volumes with buy + sell = volume, and so on. The
-//! random stream differs from NumPy's; the properties are the same.
+//! bid < ask, OHLC inside the quotes, integer volumes with buy + sell = volume, and so on. Python
+//! draws the same SplitMix64 stream in the same order and builds the same windows bit for bit;
+//! the contract fixtures carry Python's windows and `tests/contract_fixtures.rs` compares them.
 
 use crate::bars::columns::CORE_COLUMNS;
 
@@ -60,7 +61,7 @@ fn path(rng: &mut Rng, window: usize) -> Path {
         let count = rng.int(0, 40) as f64;
         let volume = count * rng.int(1, 5) as f64 * 100.0;
         let buy = (volume * rng.uniform()).floor();
-        let vwap = (((o + c) / 2.0 / TICK).round() * TICK).clamp(low, high);
+        let vwap = (((o + c) / 2.0 / TICK).round_ties_even() * TICK).clamp(low, high); // NumPy's round
         let (bid, ask) = (bid_t as f64 * TICK, ask_t as f64 * TICK);
         let row = [
             o,

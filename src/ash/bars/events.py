@@ -184,6 +184,6 @@ def check_single_symbol(frame: pd.DataFrame, column: str, what: str) -> str | No
     if len(symbols) > 1:
         raise ValueError(
             f"{what} frame holds {len(symbols)} symbols ({list(symbols[:5])}...); build bars one "
-            "symbol at a time and stack them with ash.data.windows.BarTensor.from_bars"
+            "symbol at a time and stack them with ash.pipeline.stack_bars"
         )
     return str(symbols[0]) if len(symbols) else None

@@ -18,7 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[3]
+from ash.paths import repo_root
+
+REPO = repo_root()
 BASELINE = "ewma_gaussian_lattice"
 
 

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
+from ash.paths import repo_root
+
+REPO = repo_root()
 
 
 @dataclass(frozen=True)
@@ -31,25 +33,26 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "bars",
         "Bar building (ticks/s)",
-        ("-m", "ash.bars.bench", "--repeats", "5"),
+        ("-m", "ash.bench.bars", "--repeats", "5"),
         "a naive pandas resample of the same ticks",
     ),
     Section(
         "synthetic",
         "Synthetic market: seconds per simulated session",
-        ("-m", "ash.synthetic.bench", "--repeats", "3"),
+        ("-m", "ash.bench.synthetic", "--repeats", "3"),
         "drawing the session's random numbers alone",
     ),
     Section(
         "training",
         "Training throughput (samples/s)",
         ("-m", "ash.bench.training", "--steps", "10", "--rounds", "3"),
-        "PyTorch eager inference on the same model",
+        "a bare PyTorch loop over the same backbone fed precomputed random features, same "
+        "device and run (CPU with 2 threads; CUDA rows when a GPU is present)",
     ),
     Section(
         "graph",
         "Exported graph: ONNX Runtime latency before/after optimisation, parity",
-        ("-m", "ash.export.bench", "--iters", "300", "--rounds", "3"),
+        ("-m", "ash.bench.graph", "--iters", "300", "--rounds", "3"),
         "the raw exported graph with ORT optimisation off, and PyTorch eager",
     ),
     Section(
@@ -57,6 +60,12 @@ SECTIONS: tuple[Section, ...] = (
         "Rust runtime vs bare ONNX Runtime vs Python ONNX Runtime vs PyTorch eager",
         ("inference-rs/scripts/bench_sizes.py", "--iters", "1000"),
         "bare ort Session::run, Python onnxruntime and PyTorch eager, same model and input",
+    ),
+    Section(
+        "serve-load",
+        "ash-serve under saturating load and hostile clients (bounded memory and time)",
+        ("-m", "ash.bench.serve_load", "--seconds", "60", "--hostile-seconds", "20"),
+        "the same server idle: its RSS and a lone stats round trip",
     ),
     Section(
         "tuning",
@@ -67,7 +76,7 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "tuning-throughput",
         "Tuning: trials/hour of a real study",
-        ("-m", "ash.tune.bench", "--trials", "12"),
+        ("-m", "ash.bench.tuning", "--trials", "12"),
         "plain training runs/hour of the study's base configuration",
     ),
     Section(

@@ -1,5 +1,7 @@
 """Built-in Source components (registered like any third-party plugin)."""
 
+from typing import Any
+
 from ash import hookimpl
 from ash.data.sources.duckdb_source import DuckDBSource
 from ash.data.sources.lean import LeanSource
@@ -12,7 +14,7 @@ from ash.synthetic.source import SyntheticSource
 
 @hookimpl
 def register_sources(register: Register) -> None:
-    builtins: tuple[type[Source], ...] = (DuckDBSource, SQLSource, LeanSource, LobsterSource)
+    builtins: tuple[type[Source[Any]], ...] = (DuckDBSource, SQLSource, LeanSource, LobsterSource)
     for cls in builtins:
         register(cls)
     register(SyntheticSource)

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ash.export.validate import validate_model
+from ash.export.validate import DEFAULT_MEMORY_BUDGET_BYTES, validate_model
 
 app = typer.Typer(
     name="contract",
@@ -26,10 +26,17 @@ def contract() -> None:
 @app.command("check")
 def check(
     model: Annotated[Path, typer.Argument(help="The ONNX model file to check.")],
+    memory_budget_mb: Annotated[
+        float,
+        typer.Option(
+            min=1e-6,
+            help="Models whose declared sizes need more memory than this to check are refused.",
+        ),
+    ] = DEFAULT_MEMORY_BUDGET_BYTES / (1 << 20),
 ) -> None:
     """Check MODEL against the contract; list every violation with its stable code."""
     console = Console(highlight=False, soft_wrap=True)
-    violations = validate_model(model)
+    violations = validate_model(model, memory_budget_bytes=int(memory_budget_mb * (1 << 20)))
     if not violations:
         console.print(
             f"[green]ok[/green] {escape(str(model))} honours the ash ONNX contract v1",

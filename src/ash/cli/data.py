@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ash.cli.consoles import console, err_console
-from ash.data.sources.common import DataError
+from ash.data.sources.report import DataError
 
 app = typer.Typer(
     name="data",

@@ -19,9 +19,9 @@ def evaluate_command(
     """Evaluate RUN on validation and test: NLL, Brier, RPS, ECE, PIT, sharpness, direction,
     P&L, against climatology, EWMA Gaussians and (synthetic data) the oracle."""
     from ash import runs
+    from ash.checkpoint import CheckpointError
     from ash.evaluate import evaluate_run
-    from ash.evaluate.walkforward import aggregate, fold_dirs, is_walk_forward
-    from ash.train.checkpoint import CheckpointError
+    from ash.jobs.walkforward import aggregate, fold_dirs, is_walk_forward
 
     if not run.is_dir():
         err_console.print(f"[bold red]error:[/] {run} is not a folder")

@@ -22,12 +22,12 @@ def export(
     fp16: Annotated[bool, typer.Option("--fp16", help="Also write model.fp16.onnx.")] = False,
 ) -> None:
     """Export a run's final model to the ONNX contract v1 (docs/contract.md)."""
+    from ash.checkpoint import CheckpointError
     from ash.export.exporter import ExportError
     from ash.export.parity import ParityError
     from ash.export.run import export_run
     from ash.export.violations import ContractViolationError
     from ash.runs import RunError
-    from ash.train.checkpoint import CheckpointError
 
     console = Console(highlight=False, soft_wrap=True)
     try:

@@ -19,6 +19,7 @@ from ash.cli.serve import serve as serve_command
 from ash.cli.train import train_command
 from ash.cli.tune import tune as tune_command
 from ash.config import ConfigError, load_experiment
+from ash.paths import repo_root
 from ash.registry import get_registry
 
 app = typer.Typer(
@@ -78,11 +79,24 @@ def validate(
     experiment: Annotated[Path, typer.Argument(help="Experiment YAML file.")],
     overrides: SetOption = None,
 ) -> None:
-    """Validate an experiment and print it fully resolved (every default filled in)."""
+    """Validate an experiment and print it fully resolved (every default filled in).
+
+    The data source is opened as training would open it, so a missing store, a file that is not
+    a DuckDB database or an empty Lean folder is reported here.
+    """
+    from rich.markup import escape
+
+    from ash.data.sources.report import DataError
+    from ash.pipeline import check_source
+
     try:
         resolved = load_experiment(experiment, overrides)
+        check_source(resolved)
     except ConfigError as exc:
         err_console.print(f"[bold red]error:[/] {exc.format()}", highlight=False)
+        raise typer.Exit(code=1) from None
+    except DataError as exc:
+        err_console.print(f"[bold red]error:[/] data.source: {escape(str(exc))}", highlight=False)
         raise typer.Exit(code=1) from None
     console.print(f"# {experiment}: valid", style="green")
     # Plain output: the resolved experiment must stay valid YAML whatever the terminal width.
@@ -107,9 +121,9 @@ def demo(
     where the report is and a table of the model against the baselines per horizon, plus the
     latency of the Rust runtime serving the exported model.
     """
-    from ash.main_job import run_main_job
+    from ash.jobs.main_job import run_main_job
 
-    repo = Path(__file__).resolve().parents[3]
+    repo = repo_root()
     chosen = experiment or repo / "configs" / ("default.yaml" if synthetic else "spy.yaml")
     try:
         run_main_job(chosen, repo, console, overrides)

@@ -9,7 +9,8 @@ from pydantic.fields import FieldInfo
 from rich.console import Console
 from rich.table import Table
 
-from ash.registry import KIND_LABELS, Registry
+from ash.kinds import BY_NAME
+from ash.registry import Registry
 
 
 def _describe_field(name: str, field: FieldInfo) -> str:
@@ -58,7 +59,7 @@ def print_plugins(registry: Registry, console: Console, as_json: bool) -> None:
         console.print_json(json.dumps(plugins_as_dict(registry)))
         return
     for kind, by_name in registry.components.items():
-        table = Table(title=f"{KIND_LABELS[kind]}s", title_justify="left", expand=False)
+        table = Table(title=BY_NAME[kind].plural, title_justify="left", expand=False)
         table.add_column("name", style="bold cyan", no_wrap=True)
         table.add_column("distribution", no_wrap=True)
         table.add_column("version", no_wrap=True)

@@ -39,11 +39,14 @@ def train_command(
 
     Under torchrun every process trains a shard of each global batch (DDP); only rank 0 writes.
     """
+    from rich.markup import escape
+
     from ash import runs
+    from ash.checkpoint import CheckpointError
+    from ash.data.sources.report import DataError
     from ash.evaluate import evaluate_run
-    from ash.evaluate.walkforward import run_walk_forward
+    from ash.jobs.walkforward import run_walk_forward
     from ash.train import run_training
-    from ash.train.checkpoint import CheckpointError
     from ash.train.distributed import launched_by_torchrun
 
     try:
@@ -79,8 +82,8 @@ def train_command(
         result = run_training(
             resolved, run_dir=resume or run_dir, resume=resume is not None, progress=progress
         )
-    except CheckpointError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+    except (CheckpointError, DataError) as exc:
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(code=1) from None
     is_worker = launched_by_torchrun() and _rank() != 0
     if is_worker:

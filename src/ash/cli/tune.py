@@ -51,7 +51,7 @@ def tune(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every trial.")] = False,
 ) -> None:
     """Tune an experiment: latency-first pruning, per-epoch pruning, best trial as YAML."""
-    from ash.tune.latency import LatencyMeasurementError
+    from ash.runtime import ServeError
     from ash.tune.objective import ObjectiveMetricError
     from ash.tune.runner import TuneOptions, run_tune
     from ash.tune.study import StorageError, StudyMismatchError, redact
@@ -76,7 +76,7 @@ def tune(
     except (
         StorageError,
         StudyMismatchError,
-        LatencyMeasurementError,
+        ServeError,
         ObjectiveMetricError,
     ) as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)

@@ -7,7 +7,7 @@ value (e.g. −1 from :func:`~ash.components.discretizers.bucketize` for a missi
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Literal, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -23,14 +23,16 @@ class LossConfig(ComponentConfig):
     )
 
 
-class WeightedLoss(Loss):
+LossConfigT = TypeVar("LossConfigT", bound=LossConfig)
+
+
+class WeightedLoss(Loss[LossConfigT]):
     """Shared masking and per-horizon weighting; subclasses return per-entry scores ``[B, H]``."""
 
     weights: torch.Tensor
 
-    def __init__(self, config: ComponentConfig, n_horizons: int, n_buckets: int) -> None:
+    def __init__(self, config: LossConfigT, n_horizons: int, n_buckets: int) -> None:
         super().__init__(config, n_horizons, n_buckets)
-        assert isinstance(config, LossConfig)
         weights = config.horizon_weights or (1.0,) * n_horizons
         if len(weights) != n_horizons or any(w < 0 for w in weights) or sum(weights) <= 0:
             raise ValueError(
@@ -73,16 +75,15 @@ class CrossEntropyConfig(LossConfig):
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0, description="Uniform label smoothing.")
 
 
-class CrossEntropy(WeightedLoss):
+class CrossEntropy(WeightedLoss[CrossEntropyConfig]):
     """Negative log-likelihood of the target bucket (the proper log score)."""
 
     name = "cross_entropy"
-    Config: ClassVar[type[ComponentConfig]] = CrossEntropyConfig
 
     def scores(
         self, logits: torch.Tensor, targets: torch.Tensor, edges: torch.Tensor
     ) -> torch.Tensor:
-        smoothing = self.config.label_smoothing  # type: ignore[attr-defined]
+        smoothing = self.config.label_smoothing
         b, h, k = logits.shape
         return F.cross_entropy(
             logits.reshape(b * h, k),
@@ -99,7 +100,7 @@ class SoftGaussianConfig(LossConfig):
     sigma: float = Field(1.0, gt=0, description="Gaussian width (buckets or bps, per `space`).")
 
 
-class SoftGaussian(WeightedLoss):
+class SoftGaussian(WeightedLoss[SoftGaussianConfig]):
     """Cross-entropy against soft labels ``∝ exp(−d(k, y)² / 2σ²)`` around the target bucket.
 
     ``space="index"`` (default) is robust on a tick lattice; ``"bps"`` uses bucket centres
@@ -107,7 +108,6 @@ class SoftGaussian(WeightedLoss):
     """
 
     name = "soft_gaussian"
-    Config: ClassVar[type[ComponentConfig]] = SoftGaussianConfig
 
     def scores(
         self, logits: torch.Tensor, targets: torch.Tensor, edges: torch.Tensor
@@ -130,11 +130,10 @@ class RpsConfig(LossConfig):
     )
 
 
-class RankedProbabilityScore(WeightedLoss):
+class RankedProbabilityScore(WeightedLoss[RpsConfig]):
     """Ranked probability score (ordinal / EMD on CDFs): ``Σ_k (F_k − 1[k ≥ y])² / (K − 1)``."""
 
     name = "rps"
-    Config: ClassVar[type[ComponentConfig]] = RpsConfig
 
     def scores(
         self, logits: torch.Tensor, targets: torch.Tensor, edges: torch.Tensor
@@ -144,7 +143,7 @@ class RankedProbabilityScore(WeightedLoss):
         steps = torch.arange(k - 1, device=logits.device).expand_as(cdf)
         target_cdf = (steps >= targets.unsqueeze(-1)).to(cdf.dtype)
         rps = ((cdf - target_cdf) ** 2).sum(dim=-1) / (k - 1)
-        ce_weight = self.config.ce_weight  # type: ignore[attr-defined]
+        ce_weight = self.config.ce_weight
         if ce_weight:
             nll = -torch.gather(torch.log_softmax(logits, -1), -1, targets.unsqueeze(-1))
             rps = rps + ce_weight * nll.squeeze(-1)
@@ -155,16 +154,15 @@ class FocalConfig(LossConfig):
     gamma: float = Field(2.0, ge=0.0, description="Focusing exponent (0 = cross-entropy).")
 
 
-class Focal(WeightedLoss):
+class Focal(WeightedLoss[FocalConfig]):
     """Focal loss ``−(1 − p_y)^γ · log p_y``: down-weights buckets already predicted well."""
 
     name = "focal"
-    Config: ClassVar[type[ComponentConfig]] = FocalConfig
 
     def scores(
         self, logits: torch.Tensor, targets: torch.Tensor, edges: torch.Tensor
     ) -> torch.Tensor:
-        gamma = self.config.gamma  # type: ignore[attr-defined]
+        gamma = self.config.gamma
         log_p = torch.gather(torch.log_softmax(logits, -1), -1, targets.unsqueeze(-1)).squeeze(-1)
         focal: torch.Tensor = -((1.0 - log_p.exp()).clamp(min=0.0) ** gamma) * log_p
         return focal

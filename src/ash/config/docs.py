@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from ash.config.schema import ComponentSpec, Experiment
-from ash.registry import KIND_LABELS, Registry, load_registry
+from ash.kinds import BY_NAME
+from ash.registry import Registry, load_registry
 
 OUTPUT = Path("docs/experiment-schema.md")
 
@@ -73,7 +74,11 @@ def render(registry: Registry) -> str:
         "An experiment is a YAML mapping. `extends: base.yaml` (or a list) inherits another",
         "experiment: mappings merge recursively, lists and scalars are replaced, and a component",
         "block whose `kind` changes is replaced whole. `--set dotted.path=value` overrides any",
-        "value from the command line (the value is parsed as YAML).",
+        "value from the command line (the value is parsed as YAML). Reading is bounded: a file",
+        "must be UTF-8 and at most 1 MiB, nest at most 64 levels, expand through aliases to at",
+        "most 100,000 values and repeat no key (a duplicate key is an error naming both lines).",
+        "`ash validate` also opens the data source as training would (missing store, a file that",
+        "is not a DuckDB database, an empty Lean folder: an error before any training).",
         "",
     ]
     sections: list[tuple[type[BaseModel], str]] = [(Experiment, "")]
@@ -96,7 +101,7 @@ def render(registry: Registry) -> str:
         builtins = {n: i for n, i in by_name.items() if i.plugin.distribution == "ash"}
         if not builtins:
             continue
-        out += [f"### {KIND_LABELS[kind]}s", ""]
+        out += [f"### {BY_NAME[kind].plural}", ""]
         for name, info in sorted(builtins.items()):
             doc = (info.cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
             out += [f"#### `{name}`", "", doc, ""]

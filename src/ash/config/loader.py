@@ -1,7 +1,9 @@
 """Read experiment YAML: ``extends`` inheritance, ``--set`` overrides, and line tracking.
 
 Every value keeps the place it came from (file and line, or ``--set``) so validation errors can
-point at it.
+point at it. Reading is bounded (:mod:`ash.config.safe_yaml`): a file that is not UTF-8, nests
+too deeply, expands through aliases into a huge document (billion laughs) or repeats a key is a
+clear error with the line, never a crash, a hang or a silent "last key wins".
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from typing import Any
 import yaml
 
 from ash.config.errors import ConfigError, ConfigIssue
+from ash.config.safe_yaml import load_yaml_text, read_yaml_file
 
 # Keys of a component block: when a child changes `kind`, the parent's parameters must not leak.
 KIND_KEY = "kind"
+MAX_EXTENDS_DEPTH = 16
 
 
 @dataclass
@@ -57,19 +61,7 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
         raise ConfigError(
             [ConfigIssue("", f"experiment file not found: {path}", location=str(path))]
         )
-    text = path.read_text(encoding="utf-8")
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        problem = exc.problem or str(exc)
-        raise ConfigError(
-            [ConfigIssue("", f"malformed YAML: {problem}; fix the syntax", location=where)]
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError([ConfigIssue("", f"malformed YAML: {exc}", location=str(path))]) from None
+    data, node = read_yaml_file(path)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -110,6 +102,16 @@ def _load_with_extends(path: Path, chain: tuple[Path, ...]) -> LoadedExperiment:
     if path in chain:
         cycle = " -> ".join(str(p) for p in (*chain, path))
         raise ConfigError([ConfigIssue("extends", f"circular extends: {cycle}")])
+    if len(chain) >= MAX_EXTENDS_DEPTH:
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    "extends",
+                    f"extends chain deeper than {MAX_EXTENDS_DEPTH} files; flatten it",
+                    location=str(path),
+                )
+            ]
+        )
     data, origins = _read_yaml(path)
     parents = data.pop("extends", None)
     if parents is None:
@@ -170,12 +172,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
                 )
             ]
         )
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError as exc:
-        raise ConfigError(
-            [ConfigIssue(key, f"override value is not valid YAML: {exc}", raw, "--set")]
-        ) from None
+    value = load_yaml_text(raw, where="--set", path=key) if raw.strip() else ""
     return key.split("."), value
 
 

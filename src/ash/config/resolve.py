@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -17,16 +17,10 @@ from ash.config.errors import ConfigError, ConfigIssue, join_path
 from ash.config.loader import LoadedExperiment, load_experiment_dict
 from ash.config.schema import Experiment
 from ash.interfaces import Component, ComponentConfig, ComponentKind
+from ash.kinds import COMPONENT_SLOTS
 from ash.registry import ComponentInfo, Registry, UnknownComponentError, get_registry
 
-# Where component blocks live in an experiment, and which kind each one is.
-COMPONENT_SLOTS: tuple[tuple[str, ComponentKind, bool], ...] = (
-    ("data.source", "source", False),
-    ("model.features", "feature_builder", True),  # a list of blocks
-    ("model.backbone", "backbone", False),
-    ("model.discretizer", "discretizer", False),
-    ("loss", "loss", False),
-)
+ComponentT = TypeVar("ComponentT", bound=Component[Any])
 
 
 @dataclass(frozen=True)
@@ -36,8 +30,15 @@ class ResolvedComponent:
     config: ComponentConfig
 
     @property
-    def cls(self) -> type[Component]:
+    def cls(self) -> type[Component[Any]]:
         return self.info.cls
+
+    def component_class(self, base: type[ComponentT]) -> type[ComponentT]:
+        """The component's class as a ``base`` (the registry checked its kind already)."""
+        cls = self.info.cls
+        if not issubclass(cls, base):
+            raise TypeError(f"{self.path}: {self.info.name!r} is not a {base.__name__}")
+        return cls
 
 
 @dataclass(frozen=True)

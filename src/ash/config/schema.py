@@ -115,6 +115,11 @@ class TrainConfig(StrictModel):
         description="Strided validation subsample for early stopping and calibration (None: all).",
     )
     threads: int | None = Field(None, ge=1, description="torch CPU threads (default: all).")
+    feature_cache: bool = Field(
+        True,
+        description="Compute features once per bar and gather feature windows (false: per "
+        "window, the exported graph's way; builders that cannot be cached always are).",
+    )
     checkpoint_every_steps: int = Field(200, ge=1)
 
 

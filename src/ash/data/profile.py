@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ash.data import profile_plots, quality
-from ash.data.store import EVENT_KINDS, DuckDBStore
+from ash.data.sources.store import EVENT_KINDS, DuckDBStore
 
 COLUMN_DOCS: dict[str, dict[str, tuple[str, str]]] = {
     "trades": {
@@ -106,6 +106,7 @@ def profile_store(
                 "within_s": within_s,
             },
             "symbols": {},
+            "import": quality.import_refusals(store.imports()),
         }
         plots: list[Path] = []
         halts_all = store.halts() if store.has("halts") else pd.DataFrame()
@@ -262,6 +263,11 @@ def _report_markdown(figures: dict[str, Any]) -> str:
             f"{last} | {_fmt(t.get('gaps', {}).get('count', 0))} | {len(f['halts'])} | "
             f"{_fmt(t.get('jumps', {}).get('count', 0))} |"
         )
+    lines += ["", "## Rows dropped or repaired at import", ""]
+    if figures.get("import"):
+        lines += _table(figures["import"], ["table", "action", "reason", "rows"])
+    else:
+        lines.append("None: every row read was stored as it was.")
     for sym, f in figures["symbols"].items():
         lines += ["", f"## {sym}", ""]
         lines += _trades_section(f["trades"])

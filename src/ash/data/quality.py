@@ -6,13 +6,16 @@ or small frames, so the report, the tests and anyone else compute the same figur
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ash.data.sources.common import EXCHANGE_TZ, ts_ns
+from ash.data.sources.canonical import ts_ns
+from ash.data.sources.vendor_files import EXCHANGE_TZ
 
 REGULAR_OPEN = pd.Timedelta(hours=9, minutes=30)
 REGULAR_CLOSE = pd.Timedelta(hours=16)
@@ -225,3 +228,18 @@ def per_minute_counts(ts: pd.Series[Any]) -> pd.DataFrame:
     minute = (local - local.dt.normalize()).dt.total_seconds() // 60
     df = pd.DataFrame({"date": local.dt.date.astype(str), "minute": minute.astype(int)})
     return df.groupby(["minute", "date"]).size().unstack("date", fill_value=0).sort_index()
+
+
+def import_refusals(imports: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows dropped or repaired at import, summed per table, action and reason, from the
+    ``ash_imports`` reports: what the store does *not* hold, and why."""
+    totals: Counter[tuple[str, str, str]] = Counter()
+    for kind, text in zip(imports.get("kind", []), imports.get("report", []), strict=True):
+        report = json.loads(text or "{}")
+        for action in ("dropped", "repaired"):
+            for reason, rows in report.get(action, {}).items():
+                totals[(str(kind), action, str(reason))] += int(rows)
+    return [
+        {"table": table, "action": action, "reason": reason, "rows": rows}
+        for (table, action, reason), rows in sorted(totals.items())
+    ]

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ash.data.windows import SampleSpans, WindowDataset
+from ash.data.windows import SampleSpans
 
 I64 = npt.NDArray[np.int64]
 
@@ -167,18 +167,3 @@ def _sorted(ends: I64, spans: SampleSpans) -> tuple[I64, SampleSpans]:
     return ends[order], SampleSpans(
         end_ts=spans.end_ts[order], first_ts=spans.first_ts[order], last_ts=spans.last_ts[order]
     )
-
-
-def split_dataset(
-    dataset: WindowDataset, config: SplitConfig | None = None
-) -> tuple[WindowDataset, WindowDataset, WindowDataset]:
-    """(train, val, test) subsets of a WindowDataset (tensors shared, no copies)."""
-    split = chronological_split(
-        dataset.ends,
-        dataset.spans(),
-        window=dataset.window,
-        max_horizon_bars=max(dataset.horizon_bars),
-        bar_seconds=dataset.bar_tensor.bar_seconds,
-        config=config,
-    )
-    return dataset.subset(split.train), dataset.subset(split.val), dataset.subset(split.test)

@@ -15,20 +15,11 @@ import numpy as np
 import numpy.typing as npt
 
 from ash.bars.result import Bars
+from ash.interfaces import horizon_bars
 
 ReferencePrice = Literal["auto", "mid", "close"]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
-
-
-def horizon_bars(horizons_seconds: Sequence[float], bar_seconds: float) -> tuple[int, ...]:
-    """Each horizon in whole bars: round(h / bar), at least one bar (as ModelContext does)."""
-    if bar_seconds <= 0:
-        raise ValueError(f"bar_seconds must be positive, got {bar_seconds}")
-    bad = [h for h in horizons_seconds if not h > 0]
-    if bad:
-        raise ValueError(f"horizons must be positive seconds; got {bad}")
-    return tuple(max(1, round(h / bar_seconds)) for h in horizons_seconds)
 
 
 def reference_column(bars: Bars, reference: ReferencePrice = "auto") -> str:

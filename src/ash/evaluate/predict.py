@@ -9,10 +9,12 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from ash.components.discretizers.base import bucketize
-from ash.data.pipeline import PreparedData, gather_windows
+from ash.data.windows import subsample
 from ash.evaluate import baselines
+from ash.feature_cache import window_source
 from ash.model import AshModel
+from ash.pipeline import PreparedData
+from ash.scoring import Logits, Scores, score_windows
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -34,49 +36,50 @@ class SplitForecasts:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def subsample(ends: I64, max_samples: int | None) -> I64:
-    """An evenly strided subsample (keeps the time spread; deterministic)."""
-    if max_samples is None or len(ends) <= max_samples:
-        return ends
-    pick = np.linspace(0, len(ends) - 1, max_samples).round().astype(np.int64)
-    return ends[np.unique(pick)]
-
-
-@torch.no_grad()
-def model_forecasts(
-    model: AshModel, prepared: PreparedData, ends: I64
-) -> tuple[F64, F64, F64, I64]:
-    """Calibrated probs, uncalibrated probs, edges and realized bucket ids for ``ends``."""
-    model.eval()
+def _scores(
+    model: AshModel, prepared: PreparedData, ends: I64, logits: Logits, feature_cache: bool
+) -> Scores:
     bars = torch.as_tensor(prepared.bars.values, dtype=torch.float32)
     returns = torch.as_tensor(prepared.returns_bps, dtype=torch.float64)
-    cal, uncal, edges, ids = [], [], [], []
-    for start in range(0, len(ends), BATCH):
-        idx = torch.as_tensor(ends[start : start + BATCH])
-        windows = gather_windows(bars, idx, model.window)
-        head, prior = model.logit_parts(windows)
-        logits = model.combine(head, prior).double()
-        raw = model.combine(head, prior, calibrated=False).double()
-        e = model.edges(windows).double()
-        cal.append(torch.softmax(logits, -1).numpy())
-        uncal.append(torch.softmax(raw, -1).numpy())
-        edges.append(e.numpy())
-        ids.append(bucketize(returns[idx], e).numpy())
-    return (np.concatenate(cal), np.concatenate(uncal), np.concatenate(edges), np.concatenate(ids))
+    source = window_source(
+        model, bars, prepared.bars.segment_id, cache=feature_cache, ends=np.asarray(ends)
+    )
+    return score_windows(
+        model,
+        bars,
+        returns,
+        ends,
+        batch_size=BATCH,
+        logits=logits,
+        keep_edges=True,
+        source=source,
+    )
 
 
-@torch.no_grad()
+def model_forecasts(
+    model: AshModel, prepared: PreparedData, ends: I64, *, feature_cache: bool = True
+) -> tuple[F64, F64, F64, I64]:
+    """Calibrated probs, uncalibrated probs, edges and realized bucket ids for ``ends``;
+    ``feature_cache``: features once per bar (:mod:`ash.feature_cache`) or per window."""
+    scores = _scores(model, prepared, ends, "parts", feature_cache)
+    assert scores.head is not None and scores.edges is not None
+    with torch.no_grad():
+        cal = model.combine(scores.head, scores.prior).double()
+        raw = model.combine(scores.head, scores.prior, calibrated=False).double()
+    return (
+        torch.softmax(cal, -1).numpy(),
+        torch.softmax(raw, -1).numpy(),
+        scores.edges.double().numpy(),
+        scores.ids.numpy(),
+    )
+
+
 def train_bucket_ids(model: AshModel, prepared: PreparedData, ends: I64) -> tuple[F64, I64]:
     """Edges and bucket ids of training samples (edges may depend on the window)."""
-    bars = torch.as_tensor(prepared.bars.values, dtype=torch.float32)
-    returns = torch.as_tensor(prepared.returns_bps, dtype=torch.float64)
-    edges, ids = [], []
-    for start in range(0, len(ends), BATCH):
-        idx = torch.as_tensor(ends[start : start + BATCH])
-        e = model.edges(gather_windows(bars, idx, model.window)).double()
-        edges.append(e.numpy())
-        ids.append(bucketize(returns[idx], e).numpy())
-    return np.concatenate(edges), np.concatenate(ids)
+    # Edges only: the discretizer reads bars, so no features are computed at all.
+    scores = _scores(model, prepared, ends, "none", feature_cache=False)
+    assert scores.edges is not None
+    return scores.edges.double().numpy(), scores.ids.numpy()
 
 
 @dataclass

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from ash import runs
-from ash.data.pipeline import PreparedData, make_source, prepare_data
+from ash.components.discretizers.base import centers
+from ash.data.windows import subsample
 from ash.evaluate import metrics as m
 from ash.evaluate import plots
 from ash.evaluate.pnl import simulate
@@ -19,10 +21,10 @@ from ash.evaluate.predict import (
     fit_baselines,
     model_forecasts,
     oracle_forecasts,
-    subsample,
 )
 from ash.evaluate.report import write_report
 from ash.model import AshModel
+from ash.pipeline import PreparedData, make_source, prepare_data
 
 ORACLE = "oracle"
 FAN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -137,10 +139,6 @@ def gap_closed(climatology_nll: float, model_nll: float, oracle_nll: float) -> f
 
 
 def _centers(edges: np.ndarray) -> np.ndarray:
-    import torch
-
-    from ash.components.discretizers.base import centers
-
     return centers(torch.as_tensor(edges)).numpy()  # type: ignore[no-any-return]
 
 
@@ -149,8 +147,10 @@ def split_forecasts(
     model: AshModel,
     prepared: PreparedData,
     ends: np.ndarray,
+    *,
+    feature_cache: bool = True,
 ) -> SplitForecasts:
-    cal, uncal, edges, ids = model_forecasts(model, prepared, ends)
+    cal, uncal, edges, ids = model_forecasts(model, prepared, ends, feature_cache=feature_cache)
     fc = SplitForecasts(name, ends, edges, prepared.returns_bps[ends], ids)
     fc.probs["model"] = cal
     fc.probs["model_uncalibrated"] = uncal
@@ -223,7 +223,7 @@ def evaluate_run(run_dir: Path) -> dict[str, Any]:
     forecasts: dict[str, SplitForecasts] = {}
     for split in ("val", "test"):
         ends = subsample(prepared.samples.as_dict()[split], cfg.max_samples)
-        fc = split_forecasts(split, model, prepared, ends)
+        fc = split_forecasts(split, model, prepared, ends, feature_cache=exp.train.feature_cache)
         baseline_forecasts(fitted, prepared, fc)
         if oracle is not None:
             oracle_forecasts(oracle, prepared, fc, cfg.oracle_max_samples)

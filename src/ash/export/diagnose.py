@@ -7,15 +7,14 @@ the culprit. Its kind, name and distribution go into the error, with the unsuppo
 
 from __future__ import annotations
 
-import io
 import re
-import warnings
 from typing import Any
 
 import torch
 from torch import nn
 
 from ash.export.provenance import ComponentRef, find_components
+from ash.onnx_io import export_onnx
 
 _OPERATOR = re.compile(r"operator '([\w:.]+)'|(aten::\w+)|(prim::\w+)")
 
@@ -36,9 +35,7 @@ def first_line(exc: BaseException) -> str:
 def try_export(module: nn.Module, args: tuple[Any, ...], opset: int) -> BaseException | None:
     """Export ``module`` to a throw-away buffer; the exception, or None when it exports."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(module, args, io.BytesIO(), opset_version=opset, dynamo=False)  # type: ignore[arg-type]
+        export_onnx(module, args, opset=opset)
     except Exception as exc:  # the exporter raises many types; we only report it
         return exc
     return None

@@ -2,16 +2,15 @@
 
 ``forward(bars) -> (probs, edges)`` is traced with the TorchScript exporter (stable graphs, fast,
 opset 17; the dynamo exporter needs more time per model for no gain on these graphs), with a
-dynamic batch axis and constant folding. The fixed axes are then written into the declared output
-shapes, the metadata filled, the graph checked with ``onnx.checker`` (full check) and the file
-validated against the contract. Optional variants: ONNX Runtime's offline-optimised graph (kept
-only when it measures faster) and an fp16 graph for GPU serving.
+dynamic batch axis and constant folding, then simplified (:mod:`ash.export.simplify`: the shape
+arithmetic that the fixed window makes constant is folded away). The fixed axes are then written
+into the declared output shapes, the metadata filled, the graph checked with ``onnx.checker``
+(full check) and the file validated against the contract. Optional variants: ONNX Runtime's
+offline-optimised graph (kept only when it measures faster) and an fp16 graph for GPU serving.
 """
 
 from __future__ import annotations
 
-import io
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,10 +43,13 @@ from ash.export.contract import (
 )
 from ash.export.diagnose import explain_export_failure
 from ash.export.metadata import check_metadata, encode_metadata
+from ash.export.optimize import write_fp16_variant, write_ort_variant
 from ash.export.parity import cpu_model
 from ash.export.provenance import plugins_metadata
+from ash.export.simplify import simplify
 from ash.export.synthetic import synthetic_bars
 from ash.export.validate import check_model
+from ash.onnx_io import export_onnx
 
 
 class ExportError(RuntimeError):
@@ -130,25 +132,18 @@ def _check_forward(model: nn.Module, example: torch.Tensor, meta: Mapping[str, A
 
 def trace_to_onnx(model: nn.Module, example: torch.Tensor, opset: int) -> onnx.ModelProto:
     """TorchScript export with a dynamic batch axis; names the culprit component on failure."""
-    buffer = io.BytesIO()
-    axes = {name: {0: BATCH_DIM_NAME} for name in (INPUT_NAME, *OUTPUT_NAMES)}
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the exporter's deprecation and tracer warnings
-            torch.onnx.export(
-                model,
-                (example,),
-                buffer,  # type: ignore[arg-type]
-                input_names=[INPUT_NAME],
-                output_names=list(OUTPUT_NAMES),
-                dynamic_axes=axes,
-                opset_version=opset,
-                do_constant_folding=True,
-                dynamo=False,
-            )
+        graph = export_onnx(
+            model,
+            (example,),
+            input_names=[INPUT_NAME],
+            output_names=OUTPUT_NAMES,
+            opset=opset,
+            batch_axis=BATCH_DIM_NAME,
+        )
     except Exception as exc:  # any exporter failure: find and name the component
         raise ExportError(explain_export_failure(model, example, opset, exc)) from exc
-    return onnx.load_model_from_string(buffer.getvalue())
+    return onnx.load_model_from_string(graph)
 
 
 def fix_io_shapes(proto: onnx.ModelProto, meta: Mapping[str, Any]) -> None:
@@ -195,14 +190,12 @@ def export_model(
     built it, the contract version and ``ash.created_by`` are filled in and must not conflict.
     The model is switched to eval mode; a model on a GPU is exported from a CPU copy.
     """
-    from ash.export.optimize import write_fp16_variant, write_ort_variant
-
     path = Path(path)
     meta = contract_metadata(model, metadata)
     model = cpu_model(model).eval()
     example = _example(meta)
     _check_forward(model, example, meta)
-    proto = trace_to_onnx(model, example, opset)
+    proto = simplify(trace_to_onnx(model, example, opset))
     fix_io_shapes(proto, meta)
     set_metadata(proto, meta)
     try:

@@ -1,18 +1,19 @@
 """Language-neutral test vectors for other contract implementations (the Rust runtime).
 
 ``python -m ash.export.fixtures OUTDIR`` writes tiny valid models with input windows, expected
-ONNX Runtime outputs and decoded summaries, plus one deliberately broken model per violation with
-the exact set of codes a validator must report. Format: docs/contract.md, "Test vectors".
+ONNX Runtime outputs and decoded summaries, one deliberately broken model per violation with
+the exact set of codes a validator must report (including hostile files: a declared window of
+1e9 bars, metadata nested 5,000 deep, tensors in an external data file), and the validator's
+synthetic windows for a few column sets (both validators must draw them bit for bit alike).
+Format: docs/contract.md, "Test vectors".
 Every fixture is checked against :func:`ash.export.validate.validate_model` as it is written, so
 the manifest is what the Python validator really reports.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import sys
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,13 +35,29 @@ from ash.export.contract import (
 )
 from ash.export.decode import DEFAULT_QUANTILES, summarize
 from ash.export.exporter import contract_metadata, export_model, set_metadata
-from ash.export.session import cpu_session
 from ash.export.synthetic import synthetic_bars
 from ash.export.toy import ToyContractModel
 from ash.export.validate import validate_model
+from ash.onnx_io import cpu_session, export_onnx
 
 FORMAT_VERSION = 1
 N_WINDOWS = 8
+HUGE_WINDOW = 1_000_000_000
+DEEP_NESTING = 5_000
+
+# (columns, window, batch, bar_seconds, seed) of the shared synthetic-window vectors: the core
+# columns, every option column, and context/ratio/open-interest/unknown columns.
+SYNTHETIC_CASES: tuple[tuple[tuple[str, ...], int, int, float, int], ...] = (
+    (CORE_COLUMNS, 16, 3, 1.0, 0),
+    (bar_columns(options=True), 8, 2, 5.0, 16),
+    (
+        ("mid", "ctx_mid", "ctx_volume", "pc_ratio", "oi_change", "term_slope", "foo", "ctx_bar"),
+        32,
+        4,
+        0.5,
+        7,
+    ),
+)
 
 SERVING_METADATA: dict[str, Any] = {
     "ash.bar_columns_version": 1,
@@ -85,21 +102,15 @@ def _raw_export(
     model: nn.Module, example: torch.Tensor, path: Path, *, dynamic: bool, opset: int = 17
 ) -> None:
     """Export without the exporter's safety checks (so the model can break the contract)."""
-    buffer = io.BytesIO()
-    axes = {n: {0: "batch"} for n in (INPUT_NAME, *OUTPUT_NAMES)} if dynamic else None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model,
-            (example,),
-            buffer,  # type: ignore[arg-type]
-            input_names=[INPUT_NAME],
-            output_names=list(OUTPUT_NAMES),
-            dynamic_axes=axes,
-            opset_version=opset,
-            dynamo=False,
-        )
-    proto = onnx.load_model_from_string(buffer.getvalue())
+    graph = export_onnx(
+        model,
+        (example,),
+        input_names=[INPUT_NAME],
+        output_names=OUTPUT_NAMES,
+        opset=opset,
+        batch_axis="batch" if dynamic else None,
+    )
+    proto = onnx.load_model_from_string(graph)
     meta = contract_metadata(_toy(), SERVING_METADATA)
     _declare_output_shapes(proto, meta, dynamic=dynamic)
     set_metadata(proto, meta)
@@ -144,6 +155,25 @@ def _truncate(base: Path, path: Path) -> None:
 
 def _write_text(path: Path, text: str) -> None:
     path.write_text(text)
+
+
+def _huge_window(proto: onnx.ModelProto) -> None:
+    """Declare a window of 1e9 bars in the graph and the metadata (consistent, so only the
+    memory it would take to check the model is wrong)."""
+    proto.graph.input[0].type.tensor_type.shape.dim[1].dim_value = HUGE_WINDOW
+    _set_meta("ash.window", str(HUGE_WINDOW))(proto)
+
+
+def _external_data(base: Path, path: Path) -> None:
+    proto = onnx.load_model(str(base))
+    onnx.save_model(
+        proto,
+        str(path),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location=path.name + ".data",
+        size_threshold=0,
+    )
 
 
 def _rename_input(proto: onnx.ModelProto) -> None:
@@ -281,6 +311,16 @@ def _write_invalid(out: Path, base: Path) -> list[dict[str, Any]]:
             ["unloadable"],
         ),
         "not_onnx": (lambda p: _write_text(p, "this is not an ONNX model\n"), ["unloadable"]),
+        "huge_window": (lambda p: _edit(base, p, _huge_window), ["over-memory-budget"]),
+        "deeply_nested_metrics": (
+            lambda p: _edit(
+                base,
+                p,
+                _set_meta("ash.metrics", '{"a":' + "[" * DEEP_NESTING + "]" * DEEP_NESTING + "}"),
+            ),
+            ["bad-metadata-json:ash.metrics"],
+        ),
+        "external_data": (lambda p: _external_data(base, p), ["external-data"]),
     }
     entries = []
     for name, (make, expected) in makers.items():
@@ -324,6 +364,26 @@ def _write_valid(out: Path) -> list[dict[str, Any]]:
     return entries
 
 
+def _write_synthetic(out: Path) -> list[dict[str, Any]]:
+    """The validator's synthetic windows for each case of SYNTHETIC_CASES."""
+    entries = []
+    for i, (columns, window, batch, bar_seconds, seed) in enumerate(SYNTHETIC_CASES):
+        bars = synthetic_bars(columns, window, batch, bar_seconds=bar_seconds, seed=seed)
+        name = f"synthetic/case{i}.npy"
+        np.save(out / name, np.ascontiguousarray(bars, "<f4"))
+        entries.append(
+            {
+                "columns": list(columns),
+                "window": window,
+                "batch": batch,
+                "bar_seconds": bar_seconds,
+                "seed": seed,
+                "bars": name,
+            }
+        )
+    return entries
+
+
 def _summary_json(probs: np.ndarray, edges: np.ndarray) -> dict[str, Any]:
     s = summarize(probs, edges, DEFAULT_QUANTILES)
     return {
@@ -339,6 +399,7 @@ def write_fixtures(out: str | Path) -> dict[str, Any]:
     out = Path(out)
     (out / "valid").mkdir(parents=True, exist_ok=True)
     (out / "invalid").mkdir(parents=True, exist_ok=True)
+    (out / "synthetic").mkdir(parents=True, exist_ok=True)
     valid = _write_valid(out)
     invalid = _write_invalid(out, out / "valid" / f"{BASE}.onnx")
     manifest = {
@@ -348,6 +409,7 @@ def write_fixtures(out: str | Path) -> dict[str, Any]:
         "parity_tolerance": PARITY_TOLERANCE,
         "valid": valid,
         "invalid": invalid,
+        "synthetic": _write_synthetic(out),
     }
     _self_check(out, manifest)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")

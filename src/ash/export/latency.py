@@ -11,8 +11,8 @@ import onnxruntime as ort
 
 from ash.export.contract import INPUT_NAME, KEY_BAR_COLUMNS, KEY_BAR_SECONDS, KEY_WINDOW
 from ash.export.metadata import check_metadata
-from ash.export.session import cpu_session
 from ash.export.synthetic import synthetic_bars
+from ash.onnx_io import cpu_session
 
 Optimization = Literal["disabled", "basic", "extended", "all"]
 LEVELS: dict[Optimization, ort.GraphOptimizationLevel] = {

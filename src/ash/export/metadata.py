@@ -31,9 +31,64 @@ def encode_metadata(values: Mapping[str, Any]) -> dict[str, str]:
     return encoded
 
 
+# Deepest nesting of arrays/objects accepted in a metadata value (the Rust runtime's
+# MAX_JSON_DEPTH): deeper values are bad JSON for both, never a RecursionError or stack overflow.
+MAX_JSON_DEPTH = 64
+I64_MIN, U64_MAX = -(1 << 63), (1 << 64) - 1
+
+
 def _reject_constant(name: str) -> Any:
     # Python's json accepts NaN/Infinity; standard JSON (and the Rust runtime) does not.
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400: serde_json says "number out of range"
+        raise ValueError(f"number {text[:40]} out of range")
+    return value
+
+
+def _parse_int(text: str) -> int | float:
+    # serde_json keeps integers that fit i64/u64 and reads any other integer as a float.
+    value = int(text)
+    if I64_MIN <= value <= U64_MAX:
+        return value
+    try:
+        return _parse_float(text)
+    except OverflowError:
+        raise ValueError(f"number {text[:40]} out of range") from None
+
+
+def json_depth(text: str) -> int:
+    """Deepest nesting of ``[``/``{`` in a JSON text (brackets inside strings do not count)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def parse_value(raw: str) -> Any:
+    """One metadata value, parsed exactly as the Rust runtime parses it (ValueError if bad)."""
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+    return json.loads(
+        raw, parse_constant=_reject_constant, parse_float=_parse_float, parse_int=_parse_int
+    )
 
 
 def _is_int(v: Any) -> bool:
@@ -131,6 +186,10 @@ CHECKS: dict[ValueKind, Callable[[Any], str | None]] = {
 }
 
 
+def _clip(raw: str) -> str:
+    return repr(raw) if len(raw) <= 200 else f"{raw[:200]!r}... ({len(raw):,} characters)"
+
+
 def check_metadata(props: Mapping[str, str]) -> tuple[dict[str, Any], list[Violation]]:
     """Parse the contract keys; return the good values and a violation for every bad one."""
     parsed: dict[str, Any] = {}
@@ -144,13 +203,13 @@ def check_metadata(props: Mapping[str, str]) -> tuple[dict[str, Any], list[Viola
             continue
         raw = props[key]
         try:
-            value = json.loads(raw, parse_constant=_reject_constant)
+            value = parse_value(raw)
         except ValueError as exc:
             violations.append(
                 Violation(
                     f"bad-metadata-json:{key}",
-                    f"metadata {key} = {raw!r} is not valid JSON ({exc}); values are JSON texts, "
-                    'e.g. strings need quotes: "\\"mid\\""',
+                    f"metadata {key} = {_clip(raw)} is not valid JSON ({exc}); values are JSON "
+                    'texts, e.g. strings need quotes: "\\"mid\\""',
                 )
             )
             continue

@@ -11,6 +11,7 @@ import onnxruntime as ort
 
 from ash.export.latency import measure_latency
 from ash.export.validate import check_model
+from ash.onnx_io import cpu_session
 
 # Keep the optimised graph only when it is at least this much faster (p50): below that, the
 # difference is noise and one file is simpler to serve.
@@ -32,11 +33,11 @@ def _copy_metadata(source: Path, target: Path) -> None:
 
 def optimize_offline(path: Path, target: Path) -> Path:
     """Write ORT's extended-level offline optimisation of ``path`` (CPU provider) to ``target``."""
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-    options.optimized_model_filepath = str(target)
-    options.log_severity_level = 3
-    ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    cpu_session(
+        path,
+        optimization=ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+        optimized_model_path=target,
+    )
     _copy_metadata(path, target)
     check_model(target)
     return target

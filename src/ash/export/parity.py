@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ash.export.contract import INPUT_NAME, OUTPUT_NAMES, PARITY_TOLERANCE
-from ash.export.session import cpu_session
+from ash.onnx_io import cpu_session
 
 BATCH_SIZES: tuple[int, ...] = (1, 64)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from torch import nn
 
 from ash.interfaces import Component
+from ash.registry import get_registry
 
 
 @dataclass(frozen=True)
@@ -35,10 +37,8 @@ class ComponentRef:
         }
 
 
-def _origin(cls: type[Component]) -> tuple[str, str]:
+def _origin(cls: type[Component[Any]]) -> tuple[str, str]:
     """(distribution, version) of the plugin that registered ``cls``; the module when unknown."""
-    from ash.registry import get_registry  # late: loading plugins is not needed to import us
-
     registry = get_registry()
     for by_name in registry.components.values():
         for info in by_name.values():

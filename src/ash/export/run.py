@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from ash.bars.columns import BAR_COLUMNS_VERSION
+from ash.data.windows import gather_windows
 from ash.export.contract import (
     FP16_PARITY_TOLERANCE,
     KEY_BAR_COLUMNS_VERSION,
@@ -23,6 +25,8 @@ from ash.export.contract import (
 from ash.export.exporter import ExportResult, export_model
 from ash.export.parity import ParityReport, check_parity
 from ash.export.synthetic import synthetic_bars
+from ash.pipeline import cache_dir, prepare_data
+from ash.runs import experiments_root, load_model
 
 MODEL_FILE = "model.onnx"
 PARITY_WINDOWS = 128
@@ -44,9 +48,6 @@ def validation_windows(
     Returns None when the run's bars are not cached on this machine (a copied run folder);
     any other failure to read them is an error.
     """
-    from ash.data.pipeline import cache_dir, gather_windows, prepare_data
-    from ash.runs import experiments_root
-
     fingerprint = (_read_json(run_dir / "meta.json") or {}).get("data_fingerprint")
     root = experiments_root()
     if not isinstance(fingerprint, str) or not (cache_dir(root) / f"{fingerprint}.npz").is_file():
@@ -70,8 +71,6 @@ def _read_json(path: Path) -> Any:
 
 def run_metadata(run_dir: Path, resolved: Any) -> dict[str, Any]:
     """Contract keys from the run's resolved experiment, meta.json and metrics.json."""
-    from ash.bars.columns import BAR_COLUMNS_VERSION
-
     exp = resolved.experiment
     meta = _read_json(run_dir / "meta.json") or {}
     metrics = _read_json(run_dir / "metrics.json") or {}
@@ -103,8 +102,6 @@ def export_run(
     the run's validation split (from its bar cache), else on realistic synthetic windows
     (docs/contract.md §6); ``RunExport.windows_source`` says which.
     """
-    from ash.runs import load_model
-
     run_dir = Path(run_dir)
     model, resolved = load_model(run_dir)
     opset = int(resolved.experiment.export.opset)

@@ -3,7 +3,9 @@
 Third parties call :func:`validate_model` (a list of violations, empty when the model is valid) or
 :func:`check_model` (raises with all of them). The Rust runtime implements the same checks with
 the same codes (docs/contract.md §6); both read shapes and metadata through ONNX Runtime, so they
-agree on what a "dynamic" or "fixed" dimension is.
+agree on what a "dynamic" or "fixed" dimension is. Both refuse models whose tensors live in
+external data files (the contract is one self-contained file) and models whose declared sizes
+would need more memory than a budget to check, before allocating anything.
 """
 
 from __future__ import annotations
@@ -30,40 +32,101 @@ from ash.export.contract import (
     PROBS_NAME,
     PROBS_SUM_TOLERANCE,
 )
+from ash.export.external import external_tensors
 from ash.export.metadata import check_metadata
-from ash.export.session import cpu_session
 from ash.export.synthetic import synthetic_bars
 from ash.export.violations import ContractViolationError, Violation
+from ash.onnx_io import cpu_session
 
 FLOAT32 = "tensor(float)"
 RUN_BATCHES: tuple[int, ...] = (1, 16)
+# Memory the run checks may need for their inputs and outputs (the Rust runtime's
+# DEFAULT_MEMORY_BUDGET): a model declaring a window of 1e9 bars is refused, not allocated.
+DEFAULT_MEMORY_BUDGET_BYTES = 256 << 20
+FLOAT_BYTES = 4
 
 
-def validate_model(path: str | Path) -> list[Violation]:
+def validate_model(
+    path: str | Path, *, memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES
+) -> list[Violation]:
     """Check ``path`` against contract v1; every violation found, ``[]`` when it is valid."""
     path = Path(path)
+    if not path.is_file():
+        return [Violation("unloadable", f"{path} does not exist or is not a file")]
+    proto = _parse(path)
+    external = external_tensors(proto) if proto is not None else []
+    if external:
+        return [_external_data_violation(path, external)]
     session, problem = _load(path)
     if session is None:
         return [Violation("unloadable", problem)]
-    violations = _check_opset(path)
+    violations = _check_opset(proto) if proto is not None else []
     meta, meta_violations = check_metadata(session.get_modelmeta().custom_metadata_map)
     violations += meta_violations
     violations += _check_io(session, meta)
+    violations += _check_budget(meta, memory_budget_bytes)
     if not violations:
         violations += _check_run(session, meta)
     return violations
 
 
-def check_model(path: str | Path) -> None:
+def check_model(
+    path: str | Path, *, memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES
+) -> None:
     """Raise :class:`ContractViolationError` listing every violation of ``path``."""
-    violations = validate_model(path)
+    violations = validate_model(path, memory_budget_bytes=memory_budget_bytes)
     if violations:
         raise ContractViolationError(str(path), violations)
 
 
+def _parse(path: Path) -> onnx.ModelProto | None:
+    """The model's protobuf without external data; ``None`` when it does not parse (ONNX
+    Runtime then reports why it cannot load the file)."""
+    try:
+        return onnx.load_model(str(path), load_external_data=False)
+    except Exception:  # protobuf raises DecodeError and others for a file that is not ONNX
+        return None
+
+
+def _external_data_violation(path: Path, names: list[str]) -> Violation:
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return Violation(
+        "external-data",
+        f"{path} keeps {len(names)} tensor(s) in external data files ({shown}); a contract model "
+        "is one self-contained file: save it with onnx.save_model(model, path, "
+        "save_as_external_data=False)",
+    )
+
+
+def required_bytes(window: int, n_columns: int, n_horizons: int, n_buckets: int) -> int:
+    """Bytes of the run checks' input and outputs at the largest run batch."""
+    per_window = window * n_columns + n_horizons * (2 * n_buckets + 1)
+    return FLOAT_BYTES * max(RUN_BATCHES) * per_window
+
+
+def _check_budget(meta: dict[str, Any], budget: int) -> list[Violation]:
+    """Declared sizes that would need more than ``budget`` bytes to run are refused up front."""
+    keys = (KEY_WINDOW, KEY_BAR_COLUMNS, KEY_HORIZONS, KEY_N_BUCKETS)
+    if any(k not in meta for k in keys):
+        return []  # already reported as missing or bad
+    window, columns = meta[KEY_WINDOW], len(meta[KEY_BAR_COLUMNS])
+    horizons, buckets = len(meta[KEY_HORIZONS]), meta[KEY_N_BUCKETS]
+    need = required_bytes(window, columns, horizons, buckets)
+    if need <= budget:
+        return []
+    return [
+        Violation(
+            "over-memory-budget",
+            f"checking the model needs {need:,} bytes for batch {max(RUN_BATCHES)} (window "
+            f"{window} x {columns} columns in, {horizons} horizons x {buckets} buckets out), over "
+            f"the validator's memory budget of {budget:,} bytes; a model this large is almost "
+            "certainly mis-declared (check ash.window and ash.n_buckets), or raise the budget "
+            "(--memory-budget-mb)",
+        )
+    ]
+
+
 def _load(path: Path) -> tuple[ort.InferenceSession | None, str]:
-    if not path.is_file():
-        return None, f"{path} does not exist or is not a file"
     try:
         return cpu_session(path.read_bytes()), ""
     except Exception as exc:  # ORT raises several exception types for a bad file
@@ -75,9 +138,8 @@ def _load(path: Path) -> tuple[ort.InferenceSession | None, str]:
         )
 
 
-def _check_opset(path: Path) -> list[Violation]:
+def _check_opset(proto: onnx.ModelProto) -> list[Violation]:
     """The default-domain opset must lie in the contract's range (docs/contract.md §2)."""
-    proto = onnx.load_model(str(path), load_external_data=False)
     versions = {entry.domain: entry.version for entry in proto.opset_import}
     version = versions.get("", versions.get("ai.onnx"))
     if version is None:

@@ -32,7 +32,8 @@ import pandas as pd
 import torch
 
 from ash.synthetic.dynamics import F64, I64, mid_price
-from ash.synthetic.simulate import LatentDay, Simulator
+from ash.synthetic.simulate import LatentDay
+from ash.synthetic.simulator import Simulator
 
 ROW_CHUNK = 1024  # rows per vol-path Monte Carlo batch
 CDF_CHUNK = 256  # rows per normal-CDF block (bounds memory)

@@ -8,25 +8,22 @@ from typing import ClassVar
 import pandas as pd
 
 from ash.data.schema import SCHEMAS
-from ash.interfaces import ComponentConfig, EventKind, Source
+from ash.interfaces import EventKind, Source
 from ash.synthetic.config import SyntheticConfig
 from ash.synthetic.oracle import Oracle
-from ash.synthetic.simulate import Simulator, simulator_for
+from ash.synthetic.simulator import Simulator, simulator_for
 
 
-class SyntheticSource(Source):
+class SyntheticSource(Source[SyntheticConfig]):
     """A market with known dynamics (docs/synthetic.md); deterministic given ``seed``."""
 
     name: ClassVar[str] = "synthetic"
-    Config: ClassVar[type[ComponentConfig]] = SyntheticConfig
 
-    def __init__(self, config: ComponentConfig | None = None) -> None:
-        if config is None:
-            config = SyntheticConfig()
-        if not isinstance(config, SyntheticConfig):
+    def __init__(self, config: SyntheticConfig | None = None) -> None:
+        if config is not None and not isinstance(config, SyntheticConfig):  # untyped callers
             raise TypeError(f"SyntheticSource needs a SyntheticConfig, got {type(config).__name__}")
-        super().__init__(config)
-        self.cfg: SyntheticConfig = config
+        super().__init__(config or SyntheticConfig())
+        self.cfg = self.config
 
     @property
     def simulator(self) -> Simulator:

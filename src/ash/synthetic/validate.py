@@ -17,7 +17,7 @@ import numpy as np
 from ash.synthetic.config import SyntheticConfig
 from ash.synthetic.dynamics import F64, I64
 from ash.synthetic.oracle import Oracle, bucketize
-from ash.synthetic.simulate import Simulator
+from ash.synthetic.simulator import Simulator
 
 DEFAULT_HORIZONS: tuple[float, ...] = (1, 5, 10, 30, 60, 120, 300, 600)
 OUTER_EDGE_BPS = 10_000.0

@@ -20,7 +20,15 @@ from typing import Any
 from ash.interfaces import Component, ComponentConfig
 from ash.testing.bars import make_bars, make_extreme_bars, make_returns
 from ash.testing.config_check import check_config_roundtrip, default_config
+from ash.testing.device_checks import check_no_plain_tensors, check_on_device
 from ash.testing.errors import ConformanceError
+from ash.testing.graph_size import (
+    GraphSize,
+    check_node_budget,
+    discretizer_graph_size,
+    feature_builder_graph_size,
+    graph_size,
+)
 from ash.testing.module_checks import (
     CHECKS,
     check_backbone,
@@ -34,7 +42,7 @@ from ash.testing.onnx_check import check_onnx_parity, export_onnx
 
 
 def check_component(
-    cls: type[Component], config: ComponentConfig | None = None, **options: Any
+    cls: type[Component[Any]], config: ComponentConfig | None = None, **options: Any
 ) -> None:
     """Run every check for ``cls``'s kind: config round-trip first, then the kind's module checks
     (``check_feature_builder``, ``check_discretizer``, ``check_backbone``, ``check_loss``; a
@@ -48,6 +56,7 @@ def check_component(
 
 __all__ = [
     "ConformanceError",
+    "GraphSize",
     "check_backbone",
     "check_component",
     "check_config_roundtrip",
@@ -55,10 +64,16 @@ __all__ = [
     "check_feature_builder",
     "check_loss",
     "check_model",
+    "check_no_plain_tensors",
+    "check_node_budget",
+    "check_on_device",
     "check_onnx_parity",
     "default_config",
     "default_context",
+    "discretizer_graph_size",
     "export_onnx",
+    "feature_builder_graph_size",
+    "graph_size",
     "make_bars",
     "make_extreme_bars",
     "make_returns",

@@ -7,11 +7,12 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import PydanticUndefined
 
-from ash.interfaces import KIND_BASES, Component, ComponentConfig
+from ash.interfaces import Component, ComponentConfig
+from ash.kinds import BY_NAME
 from ash.testing.errors import ConformanceError
 
 
-def default_config(cls: type[Component]) -> ComponentConfig:
+def default_config(cls: type[Component[Any]]) -> ComponentConfig:
     """``cls.Config()`` with every default, or a precise error if a field has no default."""
     try:
         return cls.Config()
@@ -22,7 +23,9 @@ def default_config(cls: type[Component]) -> ComponentConfig:
         ) from exc
 
 
-def check_config_roundtrip(cls: type[Component], config: ComponentConfig | None = None) -> None:
+def check_config_roundtrip(
+    cls: type[Component[Any]], config: ComponentConfig | None = None
+) -> None:
     """The class is a well-formed component and its config survives dump → validate unchanged.
 
     Rules: ``name`` is a Python identifier; ``kind`` is one of the five kinds and the class
@@ -37,10 +40,10 @@ def check_config_roundtrip(cls: type[Component], config: ComponentConfig | None 
             f"got {name!r}"
         )
     kind = getattr(cls, "kind", None)
-    if kind not in KIND_BASES or not issubclass(cls, KIND_BASES[kind]):
+    if kind not in BY_NAME or not issubclass(cls, BY_NAME[kind].base):
         raise ConformanceError(
             f"{cls.__name__} must subclass one of ash.interfaces "
-            f"{', '.join(b.__name__ for b in KIND_BASES.values())}"
+            f"{', '.join(k.base.__name__ for k in BY_NAME.values())}"
         )
     if not (isinstance(cls.Config, type) and issubclass(cls.Config, ComponentConfig)):
         raise ConformanceError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,8 +20,10 @@ from ash.interfaces import (
     Loss,
     ModelContext,
 )
-from ash.testing.bars import make_bars, make_extreme_bars, make_returns
+from ash.model import AshModel
+from ash.testing.bars import ALL_COLUMNS, make_bars, make_extreme_bars, make_returns
 from ash.testing.config_check import default_config
+from ash.testing.device_checks import check_no_plain_tensors
 from ash.testing.errors import ConformanceError
 from ash.testing.onnx_check import check_onnx_parity
 
@@ -29,8 +32,6 @@ DEFAULT_HORIZONS = (1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 
 def default_context(columns: tuple[str, ...] | None = None) -> ModelContext:
     """1 s bars with every core, option and context column; the default horizons."""
-    from ash.testing.bars import ALL_COLUMNS
-
     return ModelContext(columns or ALL_COLUMNS, 1.0, DEFAULT_HORIZONS)
 
 
@@ -70,7 +71,7 @@ def _check_grads(module: nn.Module, loss: torch.Tensor, what: str, require_all: 
 
 
 def check_feature_builder(
-    cls: type[FeatureBuilder],
+    cls: type[FeatureBuilder[Any]],
     config: ComponentConfig | None = None,
     ctx: ModelContext | None = None,
     *,
@@ -83,6 +84,7 @@ def check_feature_builder(
     cfg = config if config is not None else default_config(cls)
     fb = cls(cfg, ctx).eval()
     what = f"feature builder {cls.name!r}"
+    check_no_plain_tensors(fb, what)
     names = fb.feature_names
     if not names or len(set(names)) != len(names) or fb.n_features != len(names):
         raise ConformanceError(f"{what}: feature_names must be non-empty and unique; got {names}")
@@ -143,7 +145,7 @@ def check_feature_builder(
 
 
 def check_discretizer(
-    cls: type[Discretizer],
+    cls: type[Discretizer[Any]],
     config: ComponentConfig | None = None,
     ctx: ModelContext | None = None,
     *,
@@ -156,6 +158,7 @@ def check_discretizer(
     cfg = config if config is not None else default_config(cls)
     disc = cls(cfg, ctx)
     what = f"discretizer {cls.name!r}"
+    check_no_plain_tensors(disc, what)
     k, h = disc.n_buckets, len(ctx.horizons)
     if not isinstance(k, int) or k < 2:
         raise ConformanceError(f"{what}: n_buckets must be an int >= 2; got {k!r}")
@@ -205,7 +208,7 @@ def check_discretizer(
 
 
 def check_backbone(
-    cls: type[Backbone],
+    cls: type[Backbone[Any]],
     config: ComponentConfig | None = None,
     *,
     n_features: int = 7,
@@ -219,6 +222,7 @@ def check_backbone(
     torch.manual_seed(0)
     bb = cls(cfg, n_features, steps)
     what = f"backbone {cls.name!r}"
+    check_no_plain_tensors(bb, what)
     d = bb.out_dim
     if not isinstance(d, int) or d < 1:
         raise ConformanceError(f"{what}: out_dim must be a positive int; got {d!r}")
@@ -244,7 +248,7 @@ def check_backbone(
 
 
 def check_loss(
-    cls: type[Loss],
+    cls: type[Loss[Any]],
     config: ComponentConfig | None = None,
     *,
     n_horizons: int = 3,
@@ -256,6 +260,7 @@ def check_loss(
     cfg = config if config is not None else default_config(cls)
     loss_fn = cls(cfg, n_horizons, n_buckets)
     what = f"loss {cls.name!r}"
+    check_no_plain_tensors(loss_fn, what)
     g = torch.Generator().manual_seed(0)
     logits = torch.randn(batch, n_horizons, n_buckets, generator=g, requires_grad=True)
     targets = torch.randint(0, n_buckets, (batch, n_horizons), generator=g)
@@ -296,13 +301,12 @@ def check_loss(
 def check_model(model: nn.Module, *, batch: int = 2, onnx: bool = True, seed: int = 0) -> None:
     """An assembled model (``AshModel``): contract outputs, probabilities sum to 1, edges valid,
     no hidden state between calls, batch independence, gradients, ONNX parity of both outputs."""
-    from ash.model import AshModel
-
     if not isinstance(model, AshModel):
         raise ConformanceError(
             f"check_model wants an ash.model.AshModel, got {type(model).__name__}"
         )
     what = "assembled model"
+    check_no_plain_tensors(model, what)
     cols = model.ctx.bar_columns
     h, k = len(model.horizons), model.n_buckets
     model.eval()

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import io
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
+from ash import onnx_io
 from ash.testing.errors import ConformanceError
 
-OPSET = 17
+OPSET = onnx_io.OPSET
 
 
 def export_onnx(
@@ -24,37 +23,20 @@ def export_onnx(
     output_names: Sequence[str] = ("output",),
 ) -> bytes:
     """Export ``module(example)`` with a dynamic batch axis (TorchScript exporter, opset 17)."""
-    buffer = io.BytesIO()
-    axes = {n: {0: "batch"} for n in (input_name, *output_names)}
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                module,
-                (example,),
-                buffer,  # type: ignore[arg-type]
-                dynamo=False,
-                opset_version=OPSET,
-                input_names=[input_name],
-                output_names=list(output_names),
-                dynamic_axes=axes,
-            )
+        return onnx_io.export_onnx(
+            module, (example,), input_names=[input_name], output_names=output_names, opset=OPSET
+        )
     except Exception as exc:
         raise ConformanceError(
             f"{what}: torch.onnx.export (opset {OPSET}, dynamo=False) failed: "
             f"{type(exc).__name__}: {exc}"
         ) from exc
-    return buffer.getvalue()
 
 
 def run_onnx(model_bytes: bytes, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
     """Run an ONNX model on one CPU thread."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
+    session = onnx_io.cpu_session(model_bytes)
     return [np.asarray(o) for o in session.run(None, inputs)]
 
 

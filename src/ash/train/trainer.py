@@ -22,16 +22,21 @@ from torch import nn
 from tqdm import tqdm
 
 from ash import runs
+from ash.checkpoint import CheckpointError, load_checkpoint, load_weights, save_checkpoint
 from ash.components.discretizers.base import bucketize
 from ash.config.resolve import ResolvedExperiment
-from ash.data.pipeline import PreparedData, gather_windows, load_bar_data, notes, prepare_data
-from ash.evaluate.calibration import fit_residual_calibration, fit_temperature
-from ash.evaluate.predict import subsample
+from ash.data.windows import gather_windows, subsample
+from ash.feature_cache import CachedFeatures, WindowSource, not_cacheable, window_source
 from ash.interfaces import Loss
 from ash.model import AshModel
+from ash.pipeline import PreparedData, load_bar_data, prepare_data
+from ash.scoring import nll_metrics, nll_sums, score_windows
 from ash.train import distributed as ddp
-from ash.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ash.train.calibration import calibrate
+from ash.train.device import select_device, select_precision
 from ash.train.history import write_history
+from ash.train.metadata import run_metadata
+from ash.train.run_info import device_name, record_throughput
 from ash.train.schedule import warmup_cosine
 from ash.train.seeding import capture_rng, epoch_generator, restore_rng, seed_everything
 
@@ -50,39 +55,19 @@ class TrainResult:
 class _LogitsAndEdges(nn.Module):
     """DDP only syncs gradients through ``forward``; route ``logits`` + ``edges`` through it."""
 
-    def __init__(self, model: AshModel) -> None:
+    def __init__(self, model: AshModel, source: WindowSource) -> None:
         super().__init__()
         self.model = model
+        self.source = source
 
-    def forward(self, bars: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.model.logits(bars), self.model.edges(bars)
-
-
-def select_device(choice: str) -> torch.device:
-    if choice == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("train.device is 'cuda' but no CUDA GPU is visible; use auto or cpu")
-    if choice == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(choice)
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = self.model.combine(*self.source.logit_parts(self.model, *inputs))
+        return logits, self.source.edges(self.model, *inputs)
 
 
-def select_precision(choice: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype, or None for fp32. CPU always trains in fp32."""
-    if device.type != "cuda" or choice == "fp32":
-        return None
-    if choice == "fp16":
-        return torch.float16
-    if choice == "bf16" or torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    return torch.float16
-
-
-def make_loss(resolved: ResolvedExperiment, n_horizons: int, n_buckets: int) -> Loss:
+def make_loss(resolved: ResolvedExperiment, n_horizons: int, n_buckets: int) -> Loss[Any]:
     spec = resolved.component("loss")
-    loss = spec.cls(spec.config, n_horizons, n_buckets)  # type: ignore[call-arg]
-    if not isinstance(loss, Loss):
-        raise TypeError(f"loss {spec.info.name!r} is not a Loss")
-    return loss
+    return spec.component_class(Loss)(spec.config, n_horizons, n_buckets)
 
 
 def fit_data_dependent(model: AshModel, prepared: PreparedData, seed: int) -> None:
@@ -93,84 +78,6 @@ def fit_data_dependent(model: AshModel, prepared: PreparedData, seed: int) -> No
     pick = np.sort(rng.choice(len(train), min(len(train), NORMALIZATION_WINDOWS), replace=False))
     windows = gather_windows(prepared.bars.values.astype(np.float32), train[pick], model.window)
     model.fit_normalization(windows, returns_bps=prepared.returns_bps[train[pick]])
-
-
-@torch.no_grad()
-def predict_logits(
-    model: AshModel,
-    bars: torch.Tensor,
-    returns: torch.Tensor,
-    ends: np.ndarray,
-    batch_size: int,
-    autocast: Callable[[], AbstractContextManager[Any]] = nullcontext,
-    *,
-    parts: bool = False,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Logits ``[N, H, K]`` (fp32, CPU), target ids and mask ``[N, H]`` for window ends.
-
-    ``parts``: logits ``[2, N, H, K]`` instead, the uncalibrated head logits and the prior's
-    log-probabilities — what calibration of a model with a prior fits on.
-    """
-    if parts and model.prior is None:
-        raise ValueError("predict_logits(parts=True) needs a model with a prior")
-    model.eval()
-    out_logits, out_targets, out_mask = [], [], []
-    for start in range(0, len(ends), batch_size):
-        idx = torch.as_tensor(ends[start : start + batch_size], device=bars.device)
-        windows = gather_windows(bars, idx, model.window)
-        with autocast():
-            if parts:
-                head, prior = model.logit_parts(windows)
-                assert prior is not None
-                logits = torch.stack([head, prior])
-            else:
-                logits = model.logits(windows)
-            edges = model.edges(windows)
-        targets = bucketize(returns[idx], edges.float())
-        out_logits.append(logits.float().cpu())
-        out_targets.append(targets.clamp(min=0).cpu())
-        out_mask.append((targets >= 0).cpu())
-    return torch.cat(out_logits, dim=-3), torch.cat(out_targets), torch.cat(out_mask)
-
-
-def nll_metrics(
-    logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, horizons: tuple[float, ...]
-) -> dict[str, float]:
-    """Mean NLL over horizons plus ``nll_h{seconds}`` per horizon."""
-    logp = torch.log_softmax(logits.double(), dim=-1)
-    picked = -logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-    out: dict[str, float] = {}
-    per = []
-    for h, seconds in enumerate(horizons):
-        used = mask[:, h]
-        value = float(picked[used, h].mean()) if used.any() else float("nan")
-        out[f"nll_h{seconds:g}"] = value
-        per.append(value)
-    out["nll"] = float(np.nanmean(per))
-    return out
-
-
-def _sharded_val_nll(
-    model: AshModel,
-    bars: torch.Tensor,
-    returns: torch.Tensor,
-    ends: np.ndarray,
-    batch_size: int,
-    ctx: ddp.DistContext,
-    autocast: Callable[[], AbstractContextManager[Any]],
-    horizons: tuple[float, ...],
-) -> dict[str, float]:
-    """Validation NLL with every rank scoring a slice; sums are all-reduced in float64."""
-    mine = ends[ctx.rank :: ctx.world] if ctx.enabled else ends
-    logits, targets, mask = predict_logits(model, bars, returns, mine, batch_size, autocast)
-    logp = torch.log_softmax(logits.double(), dim=-1)
-    picked = -logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1) * mask
-    sums = torch.stack([picked.sum(0), mask.double().sum(0)])  # [2, H]
-    sums = ddp.all_reduce_sum(ctx, sums.to(bars.device)).cpu()
-    per = (sums[0] / sums[1].clamp(min=1)).tolist()
-    out = {f"nll_h{s:g}": float(v) for s, v in zip(horizons, per, strict=True)}
-    out["nll"] = float(np.mean(per))
-    return out
 
 
 class Trainer:
@@ -257,36 +164,29 @@ class Trainer:
         self.total_steps = self.steps_per_epoch * self.cfg.epochs
 
     def _write_metadata(self) -> None:
-        p = self.prepared
-        meta = {
-            "experiment": self.exp.name,
-            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "data_fingerprint": p.fingerprint,
-            "bar_columns": list(p.bars.columns),
-            "bar_seconds": p.bars.bar_seconds,
-            "window": self.model.window,
-            "horizons_s": list(self.horizons),
-            "horizon_bars": list(p.horizon_steps),
-            "n_buckets": self.model.n_buckets,
-            "reference_price": p.reference,
-            "symbols": list(p.bars.symbols),
-            "has_quotes": list(p.bars.has_quotes),
-            "n_bars": len(p.bars),
-            "samples": {k: len(v) for k, v in p.samples.as_dict().items()},
-            "val_samples_in_training": len(self.val_ends),
-            "split_times_utc": {
-                k: [_iso(p.bars.ts_ns[v[0]]), _iso(p.bars.ts_ns[v[-1]])]
-                for k, v in p.samples.as_dict().items()
-            },
-            "fold": self.fold,
-            "notes": notes(p),
-            "n_parameters": sum(x.numel() for x in self.model.parameters()),
-            "device": str(self.device),
-            "precision": str(self.amp_dtype or "fp32"),
-            "world_size": self.ctx.world,
-            "torch": torch.__version__,
-            "build_stats": p.bars.stats,
-        }
+        meta = run_metadata(
+            self.prepared,
+            self.model,
+            experiment=self.exp.name,
+            val_samples_in_training=len(self.val_ends),
+            fold=self.fold,
+            device=str(self.device),
+            precision=str(self.amp_dtype or "fp32"),
+            world_size=self.ctx.world,
+        )
+        cached = isinstance(self.source, CachedFeatures)
+        meta.update(
+            device_name=device_name(self.device),
+            grad_scaler=self.amp_dtype == torch.float16,
+            feature_cache=cached,
+            feature_cache_off_reason=None
+            if cached
+            else (
+                "train.feature_cache is false"
+                if not self.cfg.feature_cache
+                else not_cacheable(self.model)
+            ),
+        )
         runs.write_config(self.run_dir, self.resolved)
         runs.write_json(self.run_dir / runs.META_FILE, meta)
 
@@ -337,7 +237,7 @@ class Trainer:
                 f"checkpoint {path} was written by {state.get('world_size')} processes; resume "
                 f"with the same number (now {self.ctx.world}) so the data order matches"
             )
-        self.model.load_state_dict(state["model"])
+        load_weights(self.model, state.get("model"), path)
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         if self.scaler is not None and "scaler" in state:
@@ -356,10 +256,17 @@ class Trainer:
     # ---------------------------------------------------------------- loop
 
     def _train_step(self, net: nn.Module, global_idx: torch.Tensor) -> float:
+        """One optimizer step; the global-batch mean loss (exact across ranks)."""
+        weighted = self._optimize(net, global_idx)
+        return float(ddp.all_reduce_sum(self.ctx, weighted)) / len(global_idx)
+
+    def _optimize(self, net: nn.Module, global_idx: torch.Tensor) -> torch.Tensor:
+        """Forward, backward and optimizer step on this rank's share of the batch; returns the
+        loss × local samples (float64, on the device) without waiting for the device."""
         local = ddp.shard(global_idx, self.ctx)
-        windows = gather_windows(self.bars, local, self.model.window)
+        inputs = self.source.gather(local)
         with self.autocast():
-            logits, edges = net(windows)
+            logits, edges = net(*inputs)
         targets = bucketize(self.returns[local], edges.float())
         mask = targets >= 0
         loss = self.loss_fn(logits.float(), targets.clamp(min=0), edges.float(), mask)
@@ -379,17 +286,26 @@ class Trainer:
             self.optimizer.step()
         self.scheduler.step()
         self.step += 1
-        # The reported loss is the global-batch mean (exact across ranks).
-        value = torch.tensor(
-            [float(loss.detach()) * len(local)], dtype=torch.float64, device=self.device
-        )
-        return float(ddp.all_reduce_sum(self.ctx, value)) / len(global_idx)
+        weighted: torch.Tensor = loss.detach().double() * len(local)
+        return weighted.reshape(1)
 
-    def train(self, on_epoch: Callable[[int, dict[str, float]], None] | None) -> TrainResult:
+    def setup(self) -> nn.Module:
+        """Data, fitted model, loss, optimizer and feature source, all on the training device;
+        returns the module a training step calls (DDP-wrapped under torchrun)."""
         self._prepare()
         if not self.resume:
             fit_data_dependent(self.model, self.prepared, self.exp.seed)
+        # Everything the step touches moves here (the loss's class weights are a buffer).
         self.model.to(self.device)
+        self.loss_fn.to(self.device)
+        samples = self.prepared.samples
+        self.source = window_source(
+            self.model,
+            self.bars,
+            self.prepared.bars.segment_id,
+            cache=self.cfg.feature_cache,
+            ends=np.concatenate([samples.train, self.val_ends]),
+        )
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay
         )
@@ -398,18 +314,22 @@ class Trainer:
         self.step, self.best_nll, self.best_epoch, self.bad_epochs = 0, math.inf, -1, 0
         self.history = []
         self.epoch_loss_sum, self.epoch_loss_count, self.stopped = 0.0, 0, False
-        start_epoch, start_batch = 0, 0
+        self.start_epoch, self.start_batch = 0, 0
         if self.resume:
-            start_epoch, start_batch = self._restore()
+            self.start_epoch, self.start_batch = self._restore()
         elif self.ctx.is_main:
             self._write_metadata()
-        net: nn.Module = _LogitsAndEdges(self.model)
+        net: nn.Module = _LogitsAndEdges(self.model, self.source)
         if self.ctx.enabled:
             net = nn.parallel.DistributedDataParallel(
                 net, device_ids=[self.device.index] if self.device.type == "cuda" else None
             )
+        return net
+
+    def train(self, on_epoch: Callable[[int, dict[str, float]], None] | None) -> TrainResult:
+        net = self.setup()
         train_ends = torch.as_tensor(self.prepared.samples.train, device=self.device)
-        epoch = start_epoch
+        epoch, start_batch = self.start_epoch, self.start_batch
         while epoch < self.cfg.epochs and not self.stopped:
             self._run_epoch(net, train_ends, epoch, start_batch, on_epoch)
             start_batch = 0
@@ -437,12 +357,14 @@ class Trainer:
         )
         if start_batch == 0:
             self.epoch_loss_sum, self.epoch_loss_count = 0.0, 0
+        started, n_samples = time.perf_counter(), 0
         for batch in range(start_batch, self.steps_per_epoch):
             self.model.train()
             global_idx = train_ends[order[batch * bs : (batch + 1) * bs]]
             if len(global_idx) < self.ctx.world:
                 continue  # a tail batch too small to give every rank a sample
             loss = self._train_step(net, global_idx)
+            n_samples += len(global_idx)
             self.epoch_loss_sum += loss
             self.epoch_loss_count += 1
             bar.update(1)
@@ -450,21 +372,14 @@ class Trainer:
             if self.step % self.cfg.checkpoint_every_steps == 0:
                 self._save_last(epoch, batch + 1)
         bar.close()
-        val = _sharded_val_nll(
-            self.model,
-            self.bars,
-            self.returns,
-            self.val_ends,
-            bs * EVAL_BATCH_MULTIPLE,
-            self.ctx,
-            self.autocast,
-            self.horizons,
-        )
+        seconds = time.perf_counter() - started  # the float() of each step's loss synchronizes
+        val = self._validation_nll(bs * EVAL_BATCH_MULTIPLE)
         row: dict[str, Any] = {
             "epoch": epoch + 1,
             "step": self.step,
             "lr": float(self.scheduler.get_last_lr()[0]),
             "train_loss": self.epoch_loss_sum / max(1, self.epoch_loss_count),
+            "samples_per_s": n_samples / seconds if n_samples else float("nan"),
             **{f"val_{k}": v for k, v in val.items()},
         }
         self.history.append(row)
@@ -482,6 +397,7 @@ class Trainer:
         self._save_last(epoch + 1, 0)
         if self.ctx.is_main:
             write_history(self.run_dir, self.history)
+            record_throughput(self.run_dir, self.history)
             if self.progress:
                 tqdm.write(
                     f"epoch {epoch + 1}: train {row['train_loss']:.4f}  val nll {val['nll']:.4f}"
@@ -490,36 +406,39 @@ class Trainer:
         if on_epoch is not None:
             on_epoch(epoch, val)
 
+    def _validation_nll(self, batch_size: int) -> dict[str, float]:
+        """Validation NLL with every rank scoring a slice; sums are all-reduced in float64."""
+        ctx = self.ctx
+        mine = self.val_ends[ctx.rank :: ctx.world] if ctx.enabled else self.val_ends
+        scores = score_windows(
+            self.model,
+            self.bars,
+            self.returns,
+            mine,
+            batch_size=batch_size,
+            autocast=self.autocast,
+            source=self.source,
+        )
+        assert scores.logits is not None
+        sums = nll_sums(scores.logits, scores.targets, scores.mask)
+        sums = ddp.all_reduce_sum(ctx, sums.to(self.bars.device)).cpu()
+        return nll_metrics(sums, self.horizons)
+
     def _finish(self) -> TrainResult:
-        best = load_checkpoint(self.run_dir / runs.CHECKPOINTS / runs.BEST, self.device)
-        self.model.load_state_dict(best["model"])
-        logits, targets, mask = predict_logits(
+        best_path = self.run_dir / runs.CHECKPOINTS / runs.BEST
+        best = load_checkpoint(best_path, self.device)
+        load_weights(self.model, best.get("model"), best_path)
+        scores = score_windows(
             self.model,
             self.bars,
             self.returns,
             self.val_ends,
-            self.cfg.batch_size * EVAL_BATCH_MULTIPLE,
-            self.autocast,
-            parts=self.model.prior is not None,
+            batch_size=self.cfg.batch_size * EVAL_BATCH_MULTIPLE,
+            autocast=self.autocast,
+            logits="parts",
+            source=self.source,
         )
-        if self.model.prior is None:
-            before = nll_metrics(logits, targets, mask, self.horizons)
-            factor = fit_temperature(logits, targets, mask)
-            with torch.no_grad():
-                self.model.temperature.mul_(factor.to(self.model.temperature.device))
-            after = nll_metrics(logits / factor[None, :, None], targets, mask, self.horizons)
-        else:
-            head, prior = logits[0], logits[1]
-            before = nll_metrics(head + prior, targets, mask, self.horizons)
-            weight, factor = fit_residual_calibration(head, prior, targets, mask)
-            with torch.no_grad():
-                self.model.residual_weight.copy_(weight.to(self.model.temperature.device))
-                self.model.temperature.copy_(factor.to(self.model.temperature.device))
-            combined = (weight[None, :, None] * head + prior) / factor[None, :, None]
-            after = nll_metrics(combined, targets, mask, self.horizons)
-            for seconds, w in zip(self.horizons, weight.tolist(), strict=True):
-                after[f"residual_weight_h{seconds:g}"] = float(w)
-        val_metrics = {**after, **{f"{k}_uncalibrated": v for k, v in before.items()}}
+        val_metrics = calibrate(self.model, scores, self.horizons)
         val_metrics["best_epoch"] = float(self.best_epoch)
         for seconds, t in zip(self.horizons, self.model.temperature.tolist(), strict=True):
             val_metrics[f"temperature_h{seconds:g}"] = float(t)
@@ -533,10 +452,6 @@ class Trainer:
             write_history(self.run_dir, self.history)
         ddp.barrier(self.ctx)
         return TrainResult(self.run_dir, self.model, val_metrics, list(self.history))
-
-
-def _iso(ts_ns: Any) -> str:
-    return str(np.datetime64(int(ts_ns), "ns"))[:23] + "Z"
 
 
 def run_training(

@@ -21,6 +21,7 @@ from ash.export.contract import (
     KEY_TIMEZONE,
 )
 from ash.interfaces import ModelContext
+from ash.runs import make_model
 
 
 def model_context(resolved: ResolvedExperiment) -> ModelContext:
@@ -43,8 +44,6 @@ def export_metadata(resolved: ResolvedExperiment) -> dict[str, Any]:
 
 def build_candidate(resolved: ResolvedExperiment) -> tuple[nn.Module, dict[str, Any]]:
     """The untrained model of ``resolved`` (assembled as the trainer does) and its metadata."""
-    from ash.runs import make_model
-
     model = make_model(resolved, model_context(resolved).bar_columns)
     return model, export_metadata(resolved)
 

@@ -25,6 +25,8 @@ from ash.config.schema import TuneConfig
 from ash.export.exporter import ExportError
 from ash.export.violations import ContractViolationError
 from ash.registry import Registry
+from ash.train import run_training
+from ash.tune.candidate import build_candidate, parameter_count
 from ash.tune.latency import LatencyResult, measure_candidate
 from ash.tune.space import sample_experiment
 from ash.tune.study import CONSTRAINT_ATTR
@@ -62,15 +64,11 @@ MeasureFn = Callable[[nn.Module, Mapping[str, Any], Path, TuneConfig], LatencyRe
 
 
 def _default_train(resolved: ResolvedExperiment, **kwargs: Any) -> TrainResultLike:
-    from ash.train import run_training
-
     result: TrainResultLike = run_training(resolved, **kwargs)
     return result
 
 
 def _default_build(resolved: ResolvedExperiment) -> tuple[nn.Module, dict[str, Any]]:
-    from ash.tune.candidate import build_candidate
-
     return build_candidate(resolved)
 
 
@@ -152,8 +150,6 @@ class TrialObjective:
     def _measure(
         self, trial: optuna.Trial, resolved: ResolvedExperiment, trial_dir: Path
     ) -> LatencyResult:
-        from ash.tune.candidate import parameter_count
-
         model, metadata = self.build_fn(resolved)
         trial.set_user_attr(PARAMS_COUNT_ATTR, parameter_count(model))
         onnx_path = trial_dir / "candidate.onnx"

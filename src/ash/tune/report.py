@@ -20,6 +20,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from ash.config.schema import TuneConfig
+from ash.tune.best import NoCompletedTrialError, best_trial
 from ash.tune.objective import (
     EPOCHS_ATTR,
     STATE_ACCURACY,
@@ -110,8 +111,6 @@ def summarize(study: optuna.Study) -> TuneSummary:
         finished = summary.completed + summary.pruned_latency + summary.pruned_accuracy
         if wall > 0:
             summary.trials_per_hour = (finished + summary.pruned_invalid) * 3600.0 / wall
-    from ash.tune.best import NoCompletedTrialError, best_trial
-
     try:
         best = best_trial(study)
     except NoCompletedTrialError:

@@ -23,8 +23,8 @@ import optuna
 
 from ash.config.errors import ConfigError, ConfigIssue
 from ash.config.loader import KIND_KEY, apply_override
-from ash.config.resolve import COMPONENT_SLOTS
 from ash.config.schema import Experiment, SearchDimension
+from ash.kinds import COMPONENT_SLOTS
 from ash.registry import Registry, UnknownComponentError
 
 # Optuna stores these natively as categorical choices; anything else is stored as its JSON text.

@@ -6,9 +6,9 @@ Copy this package, rename it, and replace the component. ash discovers it throug
 
 import ash
 from ash.hookspecs import Register
-from ash_plugin_template.backbone import LastStepsMLP
+from ash_plugin_template.backbone import LastStepsMLP, LastStepsMLPConfig
 
-__all__ = ["LastStepsMLP"]
+__all__ = ["LastStepsMLP", "LastStepsMLPConfig"]
 
 
 @ash.hookimpl

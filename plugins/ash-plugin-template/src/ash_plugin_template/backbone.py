@@ -1,7 +1,5 @@
 """A deliberately simple backbone: flatten the last few steps and apply an MLP."""
 
-from typing import ClassVar
-
 import torch
 from pydantic import Field
 from torch import nn
@@ -15,15 +13,13 @@ class LastStepsMLPConfig(ComponentConfig):
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout between the MLP layers.")
 
 
-class LastStepsMLP(Backbone):
+class LastStepsMLP(Backbone[LastStepsMLPConfig]):
     """``[B, S, F]`` → last ``last_steps`` steps, flattened → two-layer MLP → ``[B, hidden]``."""
 
     name = "template_mlp"
-    Config: ClassVar[type[ComponentConfig]] = LastStepsMLPConfig
 
-    def __init__(self, config: ComponentConfig, n_features: int, steps: int) -> None:
+    def __init__(self, config: LastStepsMLPConfig, n_features: int, steps: int) -> None:
         super().__init__(config, n_features, steps)
-        assert isinstance(config, LastStepsMLPConfig)
         self.last = min(config.last_steps, steps)
         self.net = nn.Sequential(
             nn.Linear(self.last * n_features, config.hidden),
@@ -40,4 +36,5 @@ class LastStepsMLP(Backbone):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         recent = x[:, -self.last :, :]
-        return self.net(recent.reshape(recent.shape[0], -1))
+        out: torch.Tensor = self.net(recent.reshape(recent.shape[0], -1))
+        return out

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 from pydantic import Field
 from torch import nn
@@ -17,15 +15,13 @@ class GRUConfig(ComponentConfig):
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout between GRU layers.")
 
 
-class GRUBackbone(Backbone):
+class GRUBackbone(Backbone[GRUConfig]):
     """Input projection → ``nn.GRU`` (exports to the ONNX ``GRU`` op) → LayerNorm(last output)."""
 
     name = "gru"
-    Config: ClassVar[type[ComponentConfig]] = GRUConfig
 
-    def __init__(self, config: ComponentConfig, n_features: int, steps: int) -> None:
+    def __init__(self, config: GRUConfig, n_features: int, steps: int) -> None:
         super().__init__(config, n_features, steps)
-        assert isinstance(config, GRUConfig)
         self.hidden = config.hidden
         self.gru = nn.GRU(
             n_features,

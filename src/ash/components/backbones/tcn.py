@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 import torch.nn.functional as F
 from pydantic import Field
@@ -36,15 +34,13 @@ class CausalBlock(nn.Module):
         return out
 
 
-class TCNBackbone(Backbone):
+class TCNBackbone(Backbone[TCNConfig]):
     """1×1 input projection → causal dilated blocks (dilation 1, 2, 4, …) → last step."""
 
     name = "tcn"
-    Config: ClassVar[type[ComponentConfig]] = TCNConfig
 
-    def __init__(self, config: ComponentConfig, n_features: int, steps: int) -> None:
+    def __init__(self, config: TCNConfig, n_features: int, steps: int) -> None:
         super().__init__(config, n_features, steps)
-        assert isinstance(config, TCNConfig)
         self.channels = config.channels
         self.inp = nn.Conv1d(n_features, config.channels, 1)
         self.blocks = nn.Sequential(

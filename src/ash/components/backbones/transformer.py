@@ -7,7 +7,7 @@ data-dependent control flow, fixed sequence length ``steps`` with learned positi
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -86,7 +86,7 @@ class Block(nn.Module):
         return x + self.mlp(self.ln_2(x))  # type: ignore[no-any-return]
 
 
-class TransformerBackbone(Backbone):
+class TransformerBackbone(Backbone[TransformerConfig]):
     """Linear embedding + learned positions → pre-norm blocks → final LayerNorm → pooling.
 
     With ``pooling="cls"`` a learned token is *appended* after the last step, so it sees every
@@ -94,11 +94,9 @@ class TransformerBackbone(Backbone):
     """
 
     name = "transformer"
-    Config: ClassVar[type[ComponentConfig]] = TransformerConfig
 
-    def __init__(self, config: ComponentConfig, n_features: int, steps: int) -> None:
+    def __init__(self, config: TransformerConfig, n_features: int, steps: int) -> None:
         super().__init__(config, n_features, steps)
-        assert isinstance(config, TransformerConfig)
         self.cfg = config
         length = steps + (1 if config.pooling == "cls" else 0)
         self.wte = nn.Linear(n_features, config.d_model, bias=config.bias)

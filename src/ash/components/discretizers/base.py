@@ -8,11 +8,13 @@ return maps to exactly one bucket, however extreme.
 
 from __future__ import annotations
 
-from typing import ClassVar, Final
+from typing import ClassVar, Final, TypeVar
 
+import numpy as np
 import torch
 from pydantic import Field, field_validator
 
+from ash.components.ops import finite
 from ash.interfaces import ComponentConfig, Discretizer
 
 OUTER_EDGE_BPS: Final[float] = 10_000.0
@@ -48,6 +50,21 @@ def with_sentinels(inner: torch.Tensor) -> torch.Tensor:
     low = torch.full_like(inner[..., :1], -OUTER_EDGE_BPS)
     high = torch.full_like(inner[..., :1], OUTER_EDGE_BPS)
     return torch.cat([low, inner, high], dim=-1)
+
+
+def padded_grid(inner: torch.Tensor) -> torch.Tensor:
+    """``[..., K − 1]`` → ``[..., K + 1]`` with 0 at both ends: a constant that window-dependent
+    edges scale and then :func:`add_sentinels` to (no concatenation on the batch in the graph)."""
+    zero = torch.zeros_like(inner[..., :1])
+    return torch.cat([zero, inner, zero], dim=-1)
+
+
+def add_sentinels(edges: torch.Tensor) -> torch.Tensor:
+    """Edges ``[..., K + 1]`` whose two outer values are 0 → the same with the outer sentinels
+    (one ``Add`` of a constant ``[−S, 0, …, 0, S]``: exact, the inner edges gain +0)."""
+    ends = np.zeros(int(edges.shape[-1]))
+    ends[[0, -1]] = -OUTER_EDGE_BPS, OUTER_EDGE_BPS
+    return edges + torch.as_tensor(ends, dtype=edges.dtype, device=edges.device)
 
 
 def unit_grid(n_buckets: int) -> torch.Tensor:
@@ -96,25 +113,22 @@ def horizon_factor(horizon_s: float, ref_horizon_s: float, scaling: str) -> floa
     return 1.0
 
 
-class EdgeDiscretizer(Discretizer):
-    """Base of the built-ins: ``min_window`` bars needed by ``forward`` and ``n_buckets``.
+SymmetricConfigT = TypeVar("SymmetricConfigT", bound=SymmetricConfig)
 
-    ``min_window`` is read by :func:`ash.model.build_model` (default 1 for third-party classes
-    without it) so that a discretizer that looks back (e.g. ``vol_scaled``) gets enough bars.
-    """
 
-    min_window: int = 1
+class EdgeDiscretizer(Discretizer[SymmetricConfigT]):
+    """Base of the built-ins: ``n_buckets`` from the config, edges expanded to the batch."""
+
     uses_columns: ClassVar[tuple[str, ...]] = ()
 
     @property
     def n_buckets(self) -> int:
-        k = getattr(self.config, "n_buckets", None)
-        if not isinstance(k, int):
-            raise TypeError(f"{type(self).__name__}: config has no integer n_buckets")
-        return k
+        return self.config.n_buckets
 
     def _static_edges(self, inner: torch.Tensor, bars: torch.Tensor) -> torch.Tensor:
         """Expand per-horizon inner edges ``[H, K - 1]`` to ``[B, H, K + 1]`` for ``bars``."""
-        edges = with_sentinels(inner.to(bars.dtype))
-        # expand() on the traced batch size keeps the batch axis dynamic in ONNX.
-        return edges.unsqueeze(0).expand(bars.shape[0], -1, -1)
+        edges = with_sentinels(inner.to(bars.dtype))  # constant: folded at export
+        # Broadcast against a [B, 1, 1] zero taken from the cleaned bars (the cleaning is
+        # shared with the feature builders): the batch axis stays dynamic with three nodes,
+        # where expand() on a traced batch size costs eight.
+        return edges + finite(bars)[:, -1:, :1] * 0.0

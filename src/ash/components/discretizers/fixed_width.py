@@ -10,7 +10,7 @@ most half the price (edges stay far inside the sentinels even on a broken price)
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Literal
 
 import torch
 from pydantic import Field
@@ -18,12 +18,13 @@ from pydantic import Field
 from ash.components.discretizers.base import (
     EdgeDiscretizer,
     SymmetricConfig,
+    add_sentinels,
     horizon_factor,
+    padded_grid,
     unit_grid,
-    with_sentinels,
 )
 from ash.components.ops import BPS, log1p_accurate
-from ash.interfaces import ComponentConfig, ModelContext
+from ash.interfaces import ModelContext
 
 
 class FixedWidthConfig(SymmetricConfig):
@@ -43,16 +44,15 @@ def snap_to_odd_half_ticks(width_ticks: float) -> float:
     return 0.5 * halves
 
 
-class FixedWidthDiscretizer(EdgeDiscretizer):
+class FixedWidthDiscretizer(EdgeDiscretizer[FixedWidthConfig]):
     """Static price-unit buckets, mapped to bps through the last bar's price."""
 
     inner_price_edges: torch.Tensor
+    price_edges: torch.Tensor
     name = "fixed_width"
-    Config: ClassVar[type[ComponentConfig]] = FixedWidthConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: FixedWidthConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, FixedWidthConfig)
         self.price_index = ctx.column(config.price_column)
         widths = [
             config.tick_size
@@ -67,9 +67,10 @@ class FixedWidthDiscretizer(EdgeDiscretizer):
         inner = torch.stack([unit_grid(config.n_buckets) * w for w in widths]).float()
         self.register_buffer("inner_price_edges", inner)  # [H, K - 1] currency units
         self.min_price = float(inner.abs().max()) * 2.0
+        # Derived: [H, K + 1] with 0 at the two outer positions (the sentinels go there).
+        self.register_buffer("price_edges", padded_grid(inner), persistent=False)
 
     def forward(self, bars: torch.Tensor) -> torch.Tensor:
-        price = bars[:, -1, self.price_index]
-        price = torch.clamp(torch.nan_to_num(price, nan=0.0), min=self.min_price, max=1e7)
-        ratio = self.inner_price_edges.unsqueeze(0) / price.view(-1, 1, 1)
-        return with_sentinels(BPS * log1p_accurate(ratio))
+        price = bars[:, -1:, self.price_index : self.price_index + 1]  # [B, 1, 1]
+        price = torch.clamp(torch.where(torch.isnan(price), 0.0, price), self.min_price, 1e7)
+        return add_sentinels(BPS * log1p_accurate(self.price_edges / price))

@@ -9,7 +9,7 @@ grid is centred, so 0 sits in the middle of the central bucket rather than on an
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Literal
 
 import torch
 from pydantic import Field
@@ -21,7 +21,7 @@ from ash.components.discretizers.base import (
     horizon_factor,
     unit_grid,
 )
-from ash.interfaces import ComponentConfig, ModelContext
+from ash.interfaces import ModelContext
 
 
 class LogReturnConfig(SymmetricConfig):
@@ -70,16 +70,14 @@ def uniform_widths(
     return widths
 
 
-class LogReturnDiscretizer(EdgeDiscretizer):
+class LogReturnDiscretizer(EdgeDiscretizer[LogReturnConfig]):
     """Static, centred uniform bps buckets per horizon (default 101 over ±50 bps at 60 s, √h)."""
 
     inner_edges: torch.Tensor
     name = "log_return"
-    Config: ClassVar[type[ComponentConfig]] = LogReturnConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: LogReturnConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, LogReturnConfig)
         widths = uniform_widths(
             ctx,
             config.n_buckets,

@@ -11,8 +11,6 @@ model is still valid.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import numpy as np
 import torch
 from pydantic import Field
@@ -24,7 +22,7 @@ from ash.components.discretizers.base import (
     unit_grid,
 )
 from ash.components.discretizers.log_return import uniform_widths
-from ash.interfaces import ComponentConfig, ModelContext
+from ash.interfaces import ModelContext
 
 
 class QuantileConfig(SymmetricConfig):
@@ -88,17 +86,15 @@ def strictly_increasing_f32(edges: np.ndarray) -> np.ndarray:
     return out
 
 
-class QuantileDiscretizer(EdgeDiscretizer):
+class QuantileDiscretizer(EdgeDiscretizer[QuantileConfig]):
     """Per-horizon equal-population (up to atoms) buckets fitted on training returns."""
 
     inner_edges: torch.Tensor
     fitted: torch.Tensor
     name = "quantile"
-    Config: ClassVar[type[ComponentConfig]] = QuantileConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: QuantileConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, QuantileConfig)
         self._tail_spacing = config.tail_spacing_bps
         widths = uniform_widths(ctx, config.n_buckets, 50.0, 60.0, "sqrt", 0.5, {})
         grid = unit_grid(config.n_buckets)

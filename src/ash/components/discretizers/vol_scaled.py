@@ -9,8 +9,6 @@ sentinels.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 from pydantic import Field
 
@@ -18,11 +16,12 @@ from ash.components.discretizers.base import (
     OUTER_EDGE_BPS,
     EdgeDiscretizer,
     SymmetricConfig,
+    add_sentinels,
+    padded_grid,
     unit_grid,
-    with_sentinels,
 )
-from ash.components.ops import log_return_bps
-from ash.interfaces import ComponentConfig, ModelContext
+from ash.components.ops import BPS, finite
+from ash.interfaces import ModelContext
 
 
 class VolScaledConfig(SymmetricConfig):
@@ -34,17 +33,16 @@ class VolScaledConfig(SymmetricConfig):
     price_column: str = Field("mid", description="Bar column whose returns define volatility.")
 
 
-class VolScaledDiscretizer(EdgeDiscretizer):
+class VolScaledDiscretizer(EdgeDiscretizer[VolScaledConfig]):
     """Window-dependent edges: a centred uniform grid scaled by realized volatility."""
 
     sqrt_horizon_bars: torch.Tensor
     grid: torch.Tensor
+    padded: torch.Tensor
     name = "vol_scaled"
-    Config: ClassVar[type[ComponentConfig]] = VolScaledConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: VolScaledConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, VolScaledConfig)
         self.price_index = ctx.column(config.price_column)
         self.lookback = config.lookback_bars
         self.min_window = config.lookback_bars + 1
@@ -55,15 +53,20 @@ class VolScaledDiscretizer(EdgeDiscretizer):
         sqrt_h = torch.tensor([float(b) ** 0.5 for b in ctx.horizon_bars()])
         self.register_buffer("sqrt_horizon_bars", sqrt_h.float())
         self.register_buffer("grid", unit_grid(k).float())
+        # The grid with 0 at both ends, where add_sentinels puts the sentinels (derived).
+        self.register_buffer("padded", padded_grid(self.grid), persistent=False)
 
     def sigma_per_bar(self, bars: torch.Tensor) -> torch.Tensor:
         """Realized volatility per bar (bps) of each window: ``[B]``."""
-        price = bars[:, -(self.lookback + 1) :, self.price_index]
-        r = log_return_bps(price[:, 1:], price[:, :-1])
-        return torch.sqrt(torch.mean(r * r, dim=1))
+        # Log differences in float64; a missing or non-positive price gives a 0 return.
+        log_p = torch.log(bars[:, -(self.lookback + 1) :, self.price_index].double())
+        r = finite(BPS * (log_p[:, 1:] - log_p[:, :-1]))
+        return torch.sqrt(torch.mean(r * r, dim=1)).to(bars.dtype)
 
     def forward(self, bars: torch.Tensor) -> torch.Tensor:
-        sigma = self.sigma_per_bar(bars).unsqueeze(1) * self.sqrt_horizon_bars  # [B, H]
-        width = torch.clamp(sigma * self.width_per_sigma, min=self.min_width, max=self.max_width)
-        width = torch.nan_to_num(width, nan=self.min_width)
-        return with_sentinels(width.unsqueeze(-1) * self.grid)
+        # σ·√h·(width per σ) folds into one constant per horizon; σ is always finite here.
+        sigma = self.sigma_per_bar(bars).unsqueeze(1) * (
+            self.sqrt_horizon_bars * self.width_per_sigma
+        )
+        width = torch.clamp(sigma, min=self.min_width, max=self.max_width)  # [B, H]
+        return add_sentinels(width.unsqueeze(-1) * self.padded)

@@ -8,17 +8,18 @@ from typing import Annotated
 import torch
 from pydantic import AfterValidator
 
-from ash.interfaces import ComponentConfig, FeatureBuilder, ModelContext
+from ash.components.ops import bar_major, finite
+from ash.interfaces import ConfigT, FeatureBuilder, ModelContext
 
 
-class ColumnFeatureBuilder(FeatureBuilder):
+class ColumnFeatureBuilder(FeatureBuilder[ConfigT]):
     """Resolves its required columns to indices once, at build time (fails fast if missing).
 
     Subclasses call :meth:`declare` in ``__init__`` and implement ``forward`` with
-    :meth:`col` to read a ``[B, W]`` column series.
+    :meth:`columns` (several columns at once, one ``Gather``: the lean graph) or :meth:`col`.
     """
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: ConfigT, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
         self._columns: tuple[str, ...] = ()
         self._names: tuple[str, ...] = ()
@@ -41,6 +42,30 @@ class ColumnFeatureBuilder(FeatureBuilder):
         """Column ``name`` as ``[B, W]``, with NaN/inf replaced (bars may carry holes)."""
         x = bars[:, :, self._index[name]]
         return torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+
+    def columns(self, bars: torch.Tensor, names: Sequence[str] | None = None) -> torch.Tensor:
+        """Columns ``names`` (default: every required column) as float64 series, time last:
+        ``[B, n, W]`` (the layout of :mod:`ash.components.ops`), NaN/inf replaced by 0.
+
+        The cleaning and the transpose act on the whole bar window first, then whole rows are
+        gathered: every builder of a model does the same first two steps on the same bars, so
+        in the exported graph they are one shared set of nodes (common-subexpression
+        elimination), and each builder adds one ``Gather`` and one ``Cast``.
+        """
+        index = [self._index[c] for c in (names or self._columns)]
+        return finite(bars).transpose(1, 2)[:, index].double()
+
+    def first_position(self, bars: torch.Tensor) -> int:
+        """The first position whose features are computed: the end of the warm-up (or the last
+        bar of a shorter window). The warm-up positions before it are output as 0, which the
+        interface allows ("unreliable but finite") and no model reads: a model feeds a builder
+        ``warmup + steps`` bars and reads the last ``steps``, exactly these positions."""
+        return max(0, min(self.warmup, int(bars.shape[1]) - 1))
+
+    def output(self, features: torch.Tensor, bars: torch.Tensor) -> torch.Tensor:
+        """Time-last float64 features from :meth:`first_position` on, ``[B, F, m]`` → the
+        builder's output ``[B, W, F]`` in the bars' dtype (warm-up positions 0)."""
+        return bar_major(features, int(bars.shape[1]), bars.dtype)
 
     @property
     def required_columns(self) -> tuple[str, ...]:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import ClassVar
 
 import torch
 from pydantic import Field
 
-from ash.components.features.base import ColumnFeatureBuilder, stack
-from ash.components.ops import rolling_sum
+from ash.components.features.base import ColumnFeatureBuilder
+from ash.components.ops import rolling_sum, tail
 from ash.interfaces import ComponentConfig, ModelContext
 
 
@@ -19,16 +18,14 @@ class TimeOfDayConfig(ComponentConfig):
     gap_lookback: int = Field(300, ge=1, description="Bars to look back for a session start.")
 
 
-class TimeOfDay(ColumnFeatureBuilder):
+class TimeOfDay(ColumnFeatureBuilder[TimeOfDayConfig]):
     """``session_frac`` (0 at open, 1 at close, clipped to [−0.5, 1.5]), its sine and cosine,
     and ``recent_session_start`` (1 if a session start/gap flag is within ``gap_lookback`` bars)."""
 
     name = "time_of_day"
-    Config: ClassVar[type[ComponentConfig]] = TimeOfDayConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: TimeOfDayConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, TimeOfDayConfig)
         if config.session_close_s <= config.session_open_s:
             raise ValueError(
                 f"session_close_s ({config.session_close_s}) must be after session_open_s "
@@ -43,8 +40,11 @@ class TimeOfDay(ColumnFeatureBuilder):
         self.declare(["time_of_day", "session_start"], names, config.gap_lookback)
 
     def forward(self, bars: torch.Tensor) -> torch.Tensor:
-        frac = torch.clamp((self.col(bars, "time_of_day") - self.open) / self.length, -0.5, 1.5)
+        start = self.first_position(bars)
+        x = self.columns(bars)  # [B, 2, W]: time of day, session-start flag
+        frac = torch.clamp((tail(x[:, :1], start) - self.open) / self.length, -0.5, 1.5)
         angle = 2.0 * math.pi * frac
-        flags = torch.clamp(self.col(bars, "session_start"), 0.0, 1.0)
-        recent = torch.clamp(rolling_sum(flags, self.lookback), 0.0, 1.0)
-        return stack([frac, torch.sin(angle), torch.cos(angle), recent])
+        flags = torch.clamp(x[:, 1:], 0.0, 1.0)
+        recent = torch.clamp(rolling_sum(flags, self.lookback, start), 0.0, 1.0)
+        features = torch.cat([frac, torch.sin(angle), torch.cos(angle), recent], dim=1)
+        return self.output(features, bars)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 from pydantic import Field
 
-from ash.components.features.base import ColumnFeatureBuilder, Lookbacks, stack
-from ash.components.ops import lag, log_return_bps, rolling_corr
+from ash.components.features.base import ColumnFeatureBuilder, Lookbacks
+from ash.components.ops import BPS, finite, flat, lagged, log_differences, rolling_corr, tail
 from ash.interfaces import ComponentConfig, ModelContext
 
 
@@ -23,16 +21,14 @@ class CrossAssetConfig(ComponentConfig):
     lead_lag_window: int = Field(300, ge=2, description="Window (bars) of lead-lag correlation.")
 
 
-class CrossAsset(ColumnFeatureBuilder):
+class CrossAsset(ColumnFeatureBuilder[CrossAssetConfig]):
     """``ctx_ret_L``: context log return (bps); ``ctx_corr_N``: correlation of 1-bar returns over
     N bars; ``ctx_leadlag_k``: correlation of own r[t] with context r[t − k] (0 when flat)."""
 
     name = "cross_asset"
-    Config: ClassVar[type[ComponentConfig]] = CrossAssetConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: CrossAssetConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, CrossAssetConfig)
         self.cfg = config
         names = [
             *(f"ctx_ret_{n}" for n in config.return_lookbacks),
@@ -48,11 +44,15 @@ class CrossAsset(ColumnFeatureBuilder):
 
     def forward(self, bars: torch.Tensor) -> torch.Tensor:
         cfg = self.cfg
-        other = self.col(bars, cfg.context_column)
-        own = self.col(bars, cfg.price_column)
-        r_other = log_return_bps(other, lag(other, 1))
-        r_own = log_return_bps(own, lag(own, 1))
-        out = [log_return_bps(other, lag(other, n)) for n in cfg.return_lookbacks]
-        out += [rolling_corr(r_own, r_other, n) for n in cfg.corr_windows]
-        out += [rolling_corr(r_own, lag(r_other, k), cfg.lead_lag_window) for k in cfg.lead_lags]
-        return stack(out)
+        start = self.first_position(bars)
+        prices = self.columns(bars, [cfg.context_column, cfg.price_column])
+        log_other = torch.log(prices[:, :1])  # [B, 1, W]
+        moves = tail(log_other, start) - flat(lagged(log_other, cfg.return_lookbacks, start))
+        r1 = BPS * log_differences(prices)  # [B, 2, W]: context, own
+        r1_other, r1_own = r1[:, :1], r1[:, 1:]
+        corr = rolling_corr(r1_own, r1_other, cfg.corr_windows, start)  # [B, 1, L, m]
+        # Lead-lag: own r[t] against context r[t − k], every lag side by side as a series.
+        led = lagged(r1_other, cfg.lead_lags)[:, 0]  # [B, K, W]
+        lead = rolling_corr(r1_own, led, (cfg.lead_lag_window,), start)[:, :, 0]  # [B, K, m]
+        features = [finite(BPS * moves), flat(corr), lead]
+        return self.output(torch.cat(features, dim=1), bars)

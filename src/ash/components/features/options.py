@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 from pydantic import Field
 
 from ash.bars.columns import EXPIRY_BUCKETS
-from ash.components.features.base import ColumnFeatureBuilder, stack
-from ash.components.ops import lag, safe_log, signed_log
+from ash.components.features.base import ColumnFeatureBuilder
+from ash.components.ops import lagged, safe_log, signed_log, tail
 from ash.interfaces import ComponentConfig, ModelContext
 
 GREEKS = ("oi_delta", "oi_gamma", "oi_vega", "oi_theta")
@@ -20,17 +18,16 @@ class OptionSurfaceConfig(ComponentConfig):
     iv_change_lookback: int = Field(60, ge=1, description="Bars for the ATM IV change.")
 
 
-class OptionSurface(ColumnFeatureBuilder):
+class OptionSurface(ColumnFeatureBuilder[OptionSurfaceConfig]):
     """Per bar: ``atm_iv_{7d,30d,90d}``, ``skew`` (IV 95 − IV 105), ``curvature``
     ((IV 90 + IV 110)/2 − IV 100), ``term_slope``, signed-log OI greeks, log put/call ratios,
     and the change of the chosen-expiry ATM IV over ``iv_change_lookback`` bars."""
 
+    smile_weights: torch.Tensor
     name = "option_surface"
-    Config: ClassVar[type[ComponentConfig]] = OptionSurfaceConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: OptionSurfaceConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, OptionSurfaceConfig)
         if config.expiry not in EXPIRY_BUCKETS:
             raise ValueError(f"expiry must be one of {EXPIRY_BUCKETS}; got {config.expiry!r}")
         e = config.expiry
@@ -56,19 +53,24 @@ class OptionSurface(ColumnFeatureBuilder):
             f"atm_iv_{e}_change_{self.lookback}",
         ]
         self.declare(columns, names, self.lookback)
+        self.iv_at = self.atm.index(f"atm_iv_{e}")
+        # skew = IV 95 − IV 105, curvature = (IV 90 + IV 110)/2 − IV 100 over k090…k110.
+        weights = [[0.0, 1.0, 0.0, -1.0, 0.0], [0.5, 0.0, -1.0, 0.0, 0.5]]
+        self.register_buffer("smile_weights", torch.tensor(weights, dtype=torch.float64), False)
 
     def forward(self, bars: torch.Tensor) -> torch.Tensor:
-        atm = [self.col(bars, c) for c in self.atm]
-        k090, k095, k100, k105, k110 = (self.col(bars, c) for c in self.smile)
-        iv = self.col(bars, f"atm_iv_{self.expiry}")
+        start = self.first_position(bars)
+        # [B, 15, W] in declared order: 3 ATM IVs, 5 smile IVs, term slope, 4 greeks, 2 ratios.
+        x = self.columns(bars)
+        now = tail(x, start)
+        smile = self.smile_weights.to(x.dtype) @ now[:, 3:8]  # skew, curvature: one MatMul
+        iv = x[:, self.iv_at : self.iv_at + 1]
         out = [
-            *atm,
-            k095 - k105,
-            0.5 * (k090 + k110) - k100,
-            self.col(bars, "term_slope"),
-            *(signed_log(self.col(bars, g)) for g in GREEKS),
-            safe_log(self.col(bars, "pc_volume_ratio") + 1e-3),
-            safe_log(self.col(bars, "pc_oi_ratio") + 1e-3),
-            iv - lag(iv, self.lookback),
+            now[:, :3],
+            smile,
+            now[:, 8:9],
+            signed_log(now[:, 9:13]),
+            safe_log(now[:, 13:15] + 1e-3),
+            tail(iv, start) - lagged(iv, (self.lookback,), start)[:, :, 0],
         ]
-        return stack(out)
+        return self.output(torch.cat(out, dim=1), bars)

@@ -1,24 +1,23 @@
 """``regime_buckets``: one-hot regimes of implied vol, realized vol and relative volume.
 
-Built on the auxiliary discretizers of :mod:`ash.components.discretizers.auxiliary`; a variable
-whose edge list is empty is left out (e.g. ``iv_edges: []`` for bars without options).
+Built on the input discretizers of :mod:`ash.components.features.regime_bucketizer`; a
+variable whose edge list is empty is left out (e.g. ``iv_edges: []`` for bars without options).
 """
 
 from __future__ import annotations
-
-from typing import ClassVar
 
 import torch
 from pydantic import Field
 from torch import nn
 
-from ash.components.discretizers.auxiliary import (
+from ash.components.features.base import ColumnFeatureBuilder
+from ash.components.features.regime_bucketizer import (
     RegimeBucketizer,
     implied_vol_value,
     realized_vol_value,
     relative_volume_value,
 )
-from ash.components.features.base import ColumnFeatureBuilder
+from ash.components.ops import tail
 from ash.interfaces import ComponentConfig, ModelContext
 
 
@@ -39,15 +38,13 @@ class RegimeBucketsConfig(ComponentConfig):
     price_column: str = Field("mid", description="Price column for realized vol.")
 
 
-class RegimeBuckets(ColumnFeatureBuilder):
+class RegimeBuckets(ColumnFeatureBuilder[RegimeBucketsConfig]):
     """One-hot ``iv_regime_k``, ``rv_regime_k``, ``volume_regime_k`` (bucket ``k`` of each)."""
 
     name = "regime_buckets"
-    Config: ClassVar[type[ComponentConfig]] = RegimeBucketsConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: RegimeBucketsConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, RegimeBucketsConfig)
         self.cfg = config
         self.parts = nn.ModuleDict()
         columns: list[str] = []
@@ -73,15 +70,16 @@ class RegimeBuckets(ColumnFeatureBuilder):
 
     def forward(self, bars: torch.Tensor) -> torch.Tensor:
         cfg = self.cfg
+        start = self.first_position(bars)
         out = []
         for key, part in self.parts.items():
             if key == "iv":
-                value = implied_vol_value(self.col(bars, cfg.iv_column))
+                value = implied_vol_value(tail(self.columns(bars, [cfg.iv_column]), start))
             elif key == "rv":
-                price = self.col(bars, cfg.price_column)
-                value = realized_vol_value(price, cfg.rv_window, self.ctx.bar_seconds)
+                price = self.columns(bars, [cfg.price_column])
+                value = realized_vol_value(price, cfg.rv_window, self.ctx.bar_seconds, start)
             else:
-                volume = self.col(bars, "volume")
-                value = relative_volume_value(volume, cfg.volume_short, cfg.volume_long)
-            out.append(part(value))
-        return torch.cat(out, dim=-1)
+                volume = self.columns(bars, ["volume"])
+                value = relative_volume_value(volume, cfg.volume_short, cfg.volume_long, start)
+            out.append(part(value[:, 0]).transpose(1, 2))  # one-hot [B, K, m]
+        return self.output(torch.cat(out, dim=1), bars)

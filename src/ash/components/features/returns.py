@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 from pydantic import Field
 
-from ash.components.features.base import ColumnFeatureBuilder, Lookbacks, stack
-from ash.components.ops import lag, log_return_bps
+from ash.components.features.base import ColumnFeatureBuilder, Lookbacks
+from ash.components.ops import BPS, finite, flat, lagged, tail
 from ash.interfaces import ComponentConfig, ModelContext
 
 
@@ -17,19 +15,21 @@ class ReturnsConfig(ComponentConfig):
     price_column: str = Field("mid", description="Price column (mid avoids bid-ask bounce).")
 
 
-class Returns(ColumnFeatureBuilder):
+class Returns(ColumnFeatureBuilder[ReturnsConfig]):
     """``ret_L[t] = 1e4·log(p[t] / p[t − L])``; before ``L`` bars exist, ``p[0]`` stands in."""
 
     name = "returns"
-    Config: ClassVar[type[ComponentConfig]] = ReturnsConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: ReturnsConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, ReturnsConfig)
         self.lookbacks = config.lookbacks
         self.price = config.price_column
         self.declare([self.price], [f"ret_{n}" for n in self.lookbacks], max(self.lookbacks))
 
     def forward(self, bars: torch.Tensor) -> torch.Tensor:
-        p = self.col(bars, self.price)
-        return stack([log_return_bps(p, lag(p, n)) for n in self.lookbacks])
+        # Every lookback at once: one Gather of lagged log prices; a bad price (<= 0, missing)
+        # makes its log non-finite, and finite() turns those returns into 0.
+        start = self.first_position(bars)
+        log_p = torch.log(self.columns(bars))  # [B, 1, W]
+        returns = BPS * (tail(log_p, start) - flat(lagged(log_p, self.lookbacks, start)))
+        return self.output(finite(returns), bars)  # [B, L, m] → [B, W, L]

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 from pydantic import Field
 
-from ash.components.features.base import ColumnFeatureBuilder, Lookbacks, stack
-from ash.components.ops import rolling_sum, safe_div
+from ash.components.features.base import ColumnFeatureBuilder, Lookbacks
+from ash.components.ops import flat, rolling_means, rolling_sums, safe_div
 from ash.interfaces import ComponentConfig, ModelContext
 
 
@@ -17,16 +15,14 @@ class TradeSizeConfig(ComponentConfig):
     baseline: int = Field(600, ge=2, description="Long window (bars) for the relative size.")
 
 
-class TradeSize(ColumnFeatureBuilder):
+class TradeSize(ColumnFeatureBuilder[TradeSizeConfig]):
     """``log_trade_size_L = log(1 + Σvolume / Σtrades)`` over L bars (0 with no trades) and
     ``rel_trade_size_L`` = that minus the same over ``baseline`` bars."""
 
     name = "trade_size"
-    Config: ClassVar[type[ComponentConfig]] = TradeSizeConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: TradeSizeConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, TradeSizeConfig)
         self.lookbacks, self.baseline = config.lookbacks, config.baseline
         names = [
             *(f"log_trade_size_{n}" for n in self.lookbacks),
@@ -34,15 +30,13 @@ class TradeSize(ColumnFeatureBuilder):
         ]
         self.declare(["volume", "trade_count"], names, max(*self.lookbacks, self.baseline))
 
-    def _log_size(self, volume: torch.Tensor, count: torch.Tensor, n: int) -> torch.Tensor:
-        return torch.log(1.0 + safe_div(rolling_sum(volume, n), rolling_sum(count, n)))
-
     def forward(self, bars: torch.Tensor) -> torch.Tensor:
-        volume = torch.clamp(self.col(bars, "volume"), min=0.0)
-        count = torch.clamp(self.col(bars, "trade_count"), min=0.0)
-        sizes = [self._log_size(volume, count, n) for n in self.lookbacks]
-        base = self._log_size(volume, count, self.baseline)
-        return stack([*sizes, *(s - base for s in sizes)])
+        start = self.first_position(bars)
+        x = torch.clamp(self.columns(bars), min=0.0)  # [B, 2, W]: volume, trade count
+        rolled = flat(rolling_sums(x, (*self.lookbacks, self.baseline), start))  # [B, 2L+2, m]
+        n = len(self.lookbacks) + 1
+        sizes = torch.log(1.0 + safe_div(rolled[:, :n], rolled[:, n:]))  # [B, L + 1, m]
+        return self.output(torch.cat([sizes[:, :-1], sizes[:, :-1] - sizes[:, -1:]], 1), bars)
 
 
 class ArrivalRateConfig(ComponentConfig):
@@ -50,16 +44,14 @@ class ArrivalRateConfig(ComponentConfig):
     baseline: int = Field(600, ge=2, description="Long window (bars) for relative volume.")
 
 
-class ArrivalRate(ColumnFeatureBuilder):
+class ArrivalRate(ColumnFeatureBuilder[ArrivalRateConfig]):
     """``log_arrival_L = log(1 + trades per second over L bars)`` and
     ``rel_volume_L = log((1 + volume/s over L) / (1 + volume/s over baseline))``."""
 
     name = "arrival_rate"
-    Config: ClassVar[type[ComponentConfig]] = ArrivalRateConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: ArrivalRateConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, ArrivalRateConfig)
         self.lookbacks, self.baseline = config.lookbacks, config.baseline
         names = [
             *(f"log_arrival_{n}" for n in self.lookbacks),
@@ -67,15 +59,13 @@ class ArrivalRate(ColumnFeatureBuilder):
         ]
         self.declare(["trade_count", "volume"], names, max(*self.lookbacks, self.baseline))
 
-    def _per_second(self, x: torch.Tensor, n: int) -> torch.Tensor:
-        # Divide by the bars actually covered so warm-up values are rates too.
-        covered = torch.clamp(torch.cumsum(torch.ones_like(x), dim=1), max=float(n))
-        return rolling_sum(x, n) / (covered * self.ctx.bar_seconds)
-
     def forward(self, bars: torch.Tensor) -> torch.Tensor:
-        count = torch.clamp(self.col(bars, "trade_count"), min=0.0)
-        volume = torch.clamp(self.col(bars, "volume"), min=0.0)
-        base = torch.log(1.0 + self._per_second(volume, self.baseline))
-        arrivals = [torch.log(1.0 + self._per_second(count, n)) for n in self.lookbacks]
-        rel = [torch.log(1.0 + self._per_second(volume, n)) - base for n in self.lookbacks]
-        return stack([*arrivals, *rel])
+        start = self.first_position(bars)
+        x = torch.clamp(self.columns(bars), min=0.0)  # [B, 2, W]: trade count, volume
+        # Means over the bars actually covered, so short windows are rates too.
+        windows = (*self.lookbacks, self.baseline)
+        rates = rolling_means(x, windows, start) / self.ctx.bar_seconds
+        logs = flat(torch.log(1.0 + rates))  # [B, 2L + 2, m]: counts' then volumes'
+        n = len(self.lookbacks)
+        arrivals, rel = logs[:, :n], logs[:, n + 1 : -1] - logs[:, -1:]
+        return self.output(torch.cat([arrivals, rel], dim=1), bars)

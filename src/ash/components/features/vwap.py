@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 from pydantic import Field
 
-from ash.components.features.base import ColumnFeatureBuilder, Lookbacks, stack
-from ash.components.ops import bps_from_diff, rolling_sum, safe_div
+from ash.components.features.base import ColumnFeatureBuilder, Lookbacks
+from ash.components.ops import BPS, flat, rolling_sums
 from ash.interfaces import ComponentConfig, ModelContext
 
 
@@ -16,34 +14,37 @@ class VwapConfig(ComponentConfig):
     lookbacks: Lookbacks = Field((30, 300), description="Rolling-VWAP windows in bars.")
 
 
-class VwapDeviation(ColumnFeatureBuilder):
+class VwapDeviation(ColumnFeatureBuilder[VwapConfig]):
     """``vwap_bar_dev``: bar VWAP vs mid; ``vwap_dev_L``: mid vs the L-bar VWAP (0 if no volume).
 
-    Rolling sums run on ``vwap − c`` with ``c`` the window's first mid, so float32 sums of
-    price × volume do not swamp the small deviation (the result does not depend on ``c``).
+    Sums of price × volume run in float64, where they lose nothing to the large price level.
     """
 
+    signs: torch.Tensor
     name = "vwap_deviation"
-    Config: ClassVar[type[ComponentConfig]] = VwapConfig
 
-    def __init__(self, config: ComponentConfig, ctx: ModelContext) -> None:
+    def __init__(self, config: VwapConfig, ctx: ModelContext) -> None:
         super().__init__(config, ctx)
-        assert isinstance(config, VwapConfig)
         self.lookbacks = config.lookbacks
         names = ["vwap_bar_dev", *(f"vwap_dev_{n}" for n in self.lookbacks)]
         self.declare(["vwap", "volume", "mid"], names, max(self.lookbacks))
+        signs = [BPS] + [-BPS] * len(self.lookbacks)  # bar_dev = vwap/mid, dev_L = mid/VWAP_L
+        self.register_buffer("signs", torch.tensor(signs, dtype=torch.float64)[:, None], False)
 
     def forward(self, bars: torch.Tensor) -> torch.Tensor:
-        vwap, volume, mid = (self.col(bars, c) for c in ("vwap", "volume", "mid"))
-        volume = torch.clamp(volume, min=0.0)
-        has_volume = (volume > 0) & (vwap > 0)
-        bar_dev = torch.where(has_volume, bps_from_diff(vwap - mid, mid), torch.zeros_like(mid))
-        c = mid[:, :1]
-        weighted = torch.where(has_volume, (vwap - c) * volume, torch.zeros_like(mid))
-        traded = torch.where(has_volume, volume, torch.zeros_like(mid))
-        out = [bar_dev]
-        for n in self.lookbacks:
-            offset = safe_div(rolling_sum(weighted, n), rolling_sum(traded, n))  # VWAP − c
-            dev = bps_from_diff((mid - c) - offset, c + offset)
-            out.append(torch.where(rolling_sum(traded, n) > 0, dev, torch.zeros_like(dev)))
-        return stack(out)
+        start = self.first_position(bars)
+        x = self.columns(bars)  # [B, 3, W]: vwap, volume, mid
+        vwap = x[:, 0:1]
+        # A bar counts when it traded at a positive VWAP.
+        traded = torch.where(vwap > 0, torch.clamp(x[:, 1:2], min=0.0), 0.0)
+        # One rolling pass, with a 1-bar window first: its sums are the bar's own value,
+        # volume and mid, so the bar VWAP is the 1-bar "rolling" VWAP and no slicing is needed.
+        series = torch.cat([vwap * traded, traded, x[:, 2:3]], dim=1)
+        n = len(self.lookbacks) + 1
+        rolled = flat(rolling_sums(series, (1, *self.lookbacks), start))  # [B, 3n, m]
+        value, volume, mid = rolled[:, :n], rolled[:, n : 2 * n], rolled[:, 2 * n : 2 * n + 1]
+        # bar VWAP vs mid, then mid vs each rolling VWAP: one Log, one signed scale.
+        prices = value / torch.clamp(volume, min=1e-9)  # 0 without volume: log −inf, masked
+        dev = (torch.log(prices) - torch.log(mid)) * self.signs.to(x.dtype)
+        valid = (volume > 0) & (mid > 0)  # volume behind the VWAP and a valid mid
+        return self.output(torch.where(valid, dev, 0.0), bars)

@@ -8,28 +8,35 @@ from typing import ClassVar
 import pandas as pd
 from pydantic import Field
 
-from ash.data.sources.common import empty_frame
-from ash.data.store import EVENT_KINDS, DuckDBStore
+from ash.data.sources.canonical import empty_frame
+from ash.data.sources.report import DataError
+from ash.data.sources.store import EVENT_KINDS, DuckDBStore
 from ash.interfaces import ComponentConfig, EventKind, Source
 
 
-class DuckDBSource(Source):
+class DuckDBConfig(ComponentConfig):
+    path: str = Field(
+        "data/ash.duckdb",
+        description="The DuckDB database file written by `ash data import`.",
+    )
+
+
+class DuckDBSource(Source[DuckDBConfig]):
     """Canonical trades/quotes/options from a DuckDB file; filters are pushed down to DuckDB."""
 
     name: ClassVar[str] = "duckdb"
 
-    class Config(ComponentConfig):
-        path: str = Field(
-            "data/ash.duckdb",
-            description="The DuckDB database file written by `ash data import`.",
-        )
-
-    config: Config
-
-    def __init__(self, config: ComponentConfig) -> None:
+    def __init__(self, config: DuckDBConfig) -> None:
         super().__init__(config)
         # Read-only: several training processes may read one store at the same time.
         self.store = DuckDBStore(self.config.path, read_only=True)
+        if not any(self.store.has(k) for k in EVENT_KINDS):
+            self.store.close()
+            raise DataError(
+                "the DuckDB database has no trades, quotes or options table",
+                path=self.config.path,
+                fix="import data into it with `ash data import`",
+            )
 
     def event_kinds(self) -> frozenset[EventKind]:
         return frozenset(k for k in EVENT_KINDS if self.store.has(k) and self.store.count(k) > 0)

@@ -1,4 +1,5 @@
-"""``ash data import``: load vendor or canonical files into a :class:`~ash.data.store.DuckDBStore`.
+"""``ash data import``: load vendor or canonical files into a DuckDB store
+(:class:`~ash.data.sources.store.DuckDBStore`).
 
 Formats: ``lean`` (zip files or a folder), ``lobster`` (a message file or a folder of pairs) and
 canonical ``trades`` / ``quotes`` / ``options`` CSV (header row with the canonical column names;
@@ -27,17 +28,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ash.data.schema import SCHEMAS
-from ash.data.sources.common import (
-    DataError,
-    ImportReport,
-    clean,
-    read_member_bytes,
-    read_numeric_csv,
-    to_canonical,
-)
+from ash.data.sources.canonical import clean, to_canonical
 from ash.data.sources.lean import LeanFile, find_lean_files, load_lean_quotes, load_lean_trades
 from ash.data.sources.lobster import LobsterPair, find_lobster_pairs, load_lobster_day
-from ash.data.store import DuckDBStore
+from ash.data.sources.report import DataError, ImportReport
+from ash.data.sources.store import DuckDBStore
+from ash.data.sources.vendor_files import read_member_bytes, read_numeric_csv
 from ash.interfaces import EventKind
 
 ImportFormat = Literal["trades", "quotes", "options", "lean", "lobster"]

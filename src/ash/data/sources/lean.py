@@ -3,6 +3,9 @@
 Formats (no header; prices are dollars x 10000; times are milliseconds after midnight on the
 exchange's New York wall clock of the file's day):
 
+Times outside the file's own day (``ms`` not in ``[0, 86 400 000)``: another date, or the day
+before) are dropped and counted as ``time_outside_file_day``.
+
 - ``*_trade.zip`` (tick trades): ``ms, price, size, exchange, sale_condition, suspicious_flag``.
   Prints with ``suspicious_flag != 0`` are excluded and counted (``suspicious_flag`` in the
   report). There is no aggressor side: ``side`` is 0 and the bar builder infers it.
@@ -30,18 +33,14 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from ash.data.sources.common import (
-    DataError,
-    ImportReport,
-    clean,
-    empty_frame,
-    filter_frame,
+from ash.data.sources.canonical import clean, empty_frame, filter_frame, rechunk, to_canonical
+from ash.data.sources.report import DataError, ImportReport
+from ash.data.sources.vendor_files import (
+    keep_within_day,
     local_time_of_day_to_utc,
     parse_day,
     read_member_bytes,
     read_numeric_csv,
-    rechunk,
-    to_canonical,
 )
 from ash.interfaces import ComponentConfig, EventKind, Source
 
@@ -138,6 +137,14 @@ def _times(day: pd.Timestamp | str, ms: np.ndarray) -> pd.Series:  # type: ignor
     return local_time_of_day_to_utc(parse_day(day), np.round(ms * 1e6).astype("int64"))
 
 
+def _in_day(raw: pd.DataFrame, rep: ImportReport, offset_ns: int = 0) -> pd.DataFrame:
+    """The rows whose time (``ms`` after midnight, plus ``offset_ns``) lies in the file's day;
+    the others are counted (as read and dropped)."""
+    keep = keep_within_day(raw["ms"].to_numpy(dtype="float64") * 1e6 + offset_ns, rep)
+    rep.rows_read += int((~keep).sum())
+    return raw if keep.all() else raw.loc[keep].reset_index(drop=True)
+
+
 def load_lean_trades(
     zip_path: str | Path, symbol: str, day: str | pd.Timestamp, report: ImportReport | None = None
 ) -> pd.DataFrame:
@@ -145,6 +152,7 @@ def load_lean_trades(
     data, origin = read_member_bytes(Path(zip_path))
     raw = read_numeric_csv(data, origin, TRADE_COLUMNS)
     rep = report if report is not None else ImportReport(origin)
+    raw = _in_day(raw, rep)
     suspicious = raw["suspicious"].to_numpy() != 0
     rep.drop("suspicious_flag", int(suspicious.sum()))
     rep.rows_read += int(suspicious.sum())
@@ -168,6 +176,7 @@ def load_lean_quotes(
     data, origin = read_member_bytes(Path(zip_path))
     raw = read_numeric_csv(data, origin, QUOTE_BAR_COLUMNS)
     rep = report if report is not None else ImportReport(origin)
+    raw = _in_day(raw, rep, offset_ns=999_999_999)
     end_of_second_ns = np.round(raw["ms"].to_numpy() * 1e6).astype("int64") + 999_999_999
     df = pd.DataFrame(
         {
@@ -207,26 +216,25 @@ def load_lean_trade_seconds(zip_path: str | Path, day: str | pd.Timestamp) -> pd
     return out
 
 
-class LeanSource(Source):
+class LeanConfig(ComponentConfig):
+    path: str = Field(
+        "../shared/data/spy-2013-10",
+        description="A Lean data folder (searched recursively) or a single .zip file.",
+    )
+    symbol: str | None = Field(
+        None, description="Symbol to read; None reads every symbol found in the file names."
+    )
+    days: list[str] | None = Field(
+        None, description="Days to read (YYYYMMDD or YYYY-MM-DD); None reads every day found."
+    )
+
+
+class LeanSource(Source[LeanConfig]):
     """Reads Lean/AlgoSeek tick trades and 1-second quote bars straight from their zip files."""
 
     name: ClassVar[str] = "lean"
 
-    class Config(ComponentConfig):
-        path: str = Field(
-            "../shared/data/spy-2013-10",
-            description="A Lean data folder (searched recursively) or a single .zip file.",
-        )
-        symbol: str | None = Field(
-            None, description="Symbol to read; None reads every symbol found in the file names."
-        )
-        days: list[str] | None = Field(
-            None, description="Days to read (YYYYMMDD or YYYY-MM-DD); None reads every day found."
-        )
-
-    config: Config
-
-    def __init__(self, config: ComponentConfig) -> None:
+    def __init__(self, config: LeanConfig) -> None:
         super().__init__(config)
         cfg = self.config
         self._files = find_lean_files(Path(cfg.path), cfg.symbol, cfg.days)

@@ -32,18 +32,14 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from ash.data.sources.common import (
-    DataError,
-    ImportReport,
-    clean,
-    empty_frame,
-    filter_frame,
+from ash.data.sources.canonical import clean, empty_frame, filter_frame, rechunk, to_canonical
+from ash.data.sources.report import DataError, ImportReport
+from ash.data.sources.vendor_files import (
+    keep_within_day,
     local_time_of_day_to_utc,
     parse_day,
     read_member_bytes,
     read_numeric_csv,
-    rechunk,
-    to_canonical,
 )
 from ash.interfaces import ComponentConfig, EventKind, Source
 
@@ -144,12 +140,16 @@ def load_lobster_day(
     _check_message_values(msg, msg_origin)
 
     sym = symbol.upper()
-    ts = local_time_of_day_to_utc(
-        parse_day(day), np.round(msg["time"].to_numpy() * 1e9).astype("int64")
-    )
     kind = msg["type"].to_numpy().astype("int64")
     trades_report = ImportReport(f"{msg_origin} (executions)")
     quotes_report = ImportReport(book_origin)
+    # A time outside the file's own day would land on another date: drop and count it.
+    time_ns = msg["time"].to_numpy(dtype="float64") * 1e9
+    in_day = keep_within_day(time_ns, quotes_report)
+    trades_report.drop("time_outside_file_day", int((~in_day & np.isin(kind, (4, 5))).sum()))
+    ts = local_time_of_day_to_utc(
+        parse_day(day), np.round(np.where(in_day, time_ns, 0.0)).astype("int64")
+    )
 
     # Duplicate messages with the same order id are the same event twice (a file join gone
     # wrong); hidden executions have order id 0, so identical ones may be genuine.
@@ -157,7 +157,7 @@ def load_lobster_day(
     if dup.any():
         trades_report.drop("duplicate_message", int((dup & np.isin(kind, (4, 5))).sum()))
         quotes_report.drop("duplicate_message", int(dup.sum()))
-    keep = ~dup
+    keep = ~dup & in_day
 
     is_exec = np.isin(kind, (4, 5)) & keep
     trades = pd.DataFrame(
@@ -264,21 +264,20 @@ def _check_message_values(msg: pd.DataFrame, origin: str) -> None:
         )
 
 
-class LobsterSource(Source):
+class LobsterConfig(ComponentConfig):
+    path: str = Field(
+        "../shared/data/lobster",
+        description="A LOBSTER message file or a folder holding message/orderbook pairs.",
+    )
+    symbol: str | None = Field(None, description="Ticker to read; None reads every ticker.")
+
+
+class LobsterSource(Source[LobsterConfig]):
     """Reads LOBSTER message/orderbook pairs in place: true-side trades and level-1 quotes."""
 
     name: ClassVar[str] = "lobster"
 
-    class Config(ComponentConfig):
-        path: str = Field(
-            "../shared/data/lobster",
-            description="A LOBSTER message file or a folder holding message/orderbook pairs.",
-        )
-        symbol: str | None = Field(None, description="Ticker to read; None reads every ticker.")
-
-    config: Config
-
-    def __init__(self, config: ComponentConfig) -> None:
+    def __init__(self, config: LobsterConfig) -> None:
         super().__init__(config)
         self._pairs = find_lobster_pairs(Path(self.config.path), self.config.symbol)
 

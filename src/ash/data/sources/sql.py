@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from ash.data.schema import SCHEMAS
-from ash.data.sources.common import DataError, as_utc, empty_frame, to_canonical
+from ash.data.sources.canonical import as_utc, empty_frame, to_canonical
+from ash.data.sources.report import DataError
 from ash.interfaces import ComponentConfig, EventKind, Source
 
 EVENT_KINDS: tuple[EventKind, ...] = ("trades", "quotes", "options")
@@ -79,28 +80,27 @@ def _statement(sql: str, expanding_symbols: bool) -> sa.TextClause:
     return stmt
 
 
-class SQLSource(Source):
+class SQLConfig(ComponentConfig):
+    url: str = Field(
+        "postgresql+psycopg://localhost/ash",
+        description="SQLAlchemy database URL, e.g. postgresql+psycopg://user@host:5432/db.",
+    )
+    trades_table: str = Field("trades", description="Table of canonical trades.")
+    quotes_table: str = Field("quotes", description="Table of canonical quotes.")
+    options_table: str = Field("options", description="Table of canonical option snapshots.")
+    tiebreak_column: str | None = Field(
+        "seq",
+        description="Column ordering events with equal timestamps (arrival order); "
+        "None orders by ts only. Ignored where the table lacks it.",
+    )
+
+
+class SQLSource(Source[SQLConfig]):
     """Canonical events from a SQL database reached by a SQLAlchemy URL."""
 
     name: ClassVar[str] = "sql"
 
-    class Config(ComponentConfig):
-        url: str = Field(
-            "postgresql+psycopg://localhost/ash",
-            description="SQLAlchemy database URL, e.g. postgresql+psycopg://user@host:5432/db.",
-        )
-        trades_table: str = Field("trades", description="Table of canonical trades.")
-        quotes_table: str = Field("quotes", description="Table of canonical quotes.")
-        options_table: str = Field("options", description="Table of canonical option snapshots.")
-        tiebreak_column: str | None = Field(
-            "seq",
-            description="Column ordering events with equal timestamps (arrival order); "
-            "None orders by ts only. Ignored where the table lacks it.",
-        )
-
-    config: Config
-
-    def __init__(self, config: ComponentConfig) -> None:
+    def __init__(self, config: SQLConfig) -> None:
         super().__init__(config)
         try:
             self.engine = sa.create_engine(self.config.url)

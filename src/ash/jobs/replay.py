@@ -1,0 +1,160 @@
+"""Replay real ticks through the Rust runtime (``ash-serve --stdin``) and check it against Python.
+
+The main job ends with this: the exported model served by Rust on a stretch of test-span ticks,
+with the Rust bars compared to the Python bar builder's (bit for bit) and the Rust
+probabilities compared to Python ONNX Runtime on those bars. It also reports the served latency.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ash.bars.builder import build_bars
+from ash.bars.events import QUOTE, TRADE, merge_feeds
+from ash.bars.spec import BarSpec
+from ash.onnx_io import cpu_session
+from ash.runtime import build_command
+
+PROB_TOLERANCE = 1e-5
+
+
+class ReplayError(RuntimeError):
+    """The Rust runtime disagreed with Python, or could not serve the replay."""
+
+
+@dataclass
+class ReplayResult:
+    ticks: int
+    bars: int
+    predictions: int
+    bars_equal: bool
+    max_prob_diff: float
+    rejected: dict[str, int] = field(default_factory=dict)
+    latency_p50_us: float = float("nan")
+    latency_p99_us: float = float("nan")
+
+    @property
+    def ok(self) -> bool:
+        return self.bars_equal and self.max_prob_diff <= PROB_TOLERANCE and self.predictions > 0
+
+
+def _ns(ts: pd.Series) -> np.ndarray:
+    return ts.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+
+
+def tick_lines(trades: pd.DataFrame, quotes: pd.DataFrame | None, symbol: str) -> list[str]:
+    """Canonical trades/quotes as protocol lines, in the bar builder's own arrival order."""
+    stream = merge_feeds(
+        (
+            _ns(trades["ts"]),
+            trades["price"].to_numpy(np.float64),
+            trades["size"].to_numpy(np.float64),
+            trades["side"].to_numpy(np.float64),
+        ),
+        None
+        if quotes is None or quotes.empty
+        else (
+            _ns(quotes["ts"]),
+            quotes["bid"].to_numpy(np.float64),
+            quotes["ask"].to_numpy(np.float64),
+            quotes["bid_size"].to_numpy(np.float64),
+            quotes["ask_size"].to_numpy(np.float64),
+        ),
+        None,
+    )
+    lines = []
+    for kind, ts, x0, x1, x2, x3 in zip(
+        stream.kind, stream.ts_ns, stream.x0, stream.x1, stream.x2, stream.x3, strict=True
+    ):
+        if kind == TRADE:
+            fields: dict[str, Any] = {"type": "trade", "price": x0, "size": x1, "side": x2}
+        elif kind == QUOTE:
+            fields = {"type": "quote", "bid": x0, "ask": x1, "bid_size": x2, "ask_size": x3}
+        else:
+            raise ReplayError(f"unexpected event kind {kind} in a trades/quotes replay")
+        lines.append(json.dumps({**fields, "symbol": symbol, "ts": int(ts)}))
+    return lines
+
+
+def model_bar_spec(model_path: Path, session_window: str | None) -> tuple[BarSpec, list[str], int]:
+    """The bar spec, column order and window a contract-v1 model declares in its metadata."""
+    meta = cpu_session(model_path)
+    props = {k: json.loads(v) for k, v in meta.get_modelmeta().custom_metadata_map.items()}
+    spec = BarSpec(
+        seconds=props["ash.bar_seconds"],
+        timezone=props["ash.timezone"],
+        gap_seconds=props["ash.gap_seconds"],
+        gap_policy=props["ash.gap_policy"],
+        session=session_window,
+    )
+    return spec, list(props["ash.bar_columns"]), int(props["ash.window"])
+
+
+def replay(
+    model_path: Path,
+    trades: pd.DataFrame,
+    quotes: pd.DataFrame | None,
+    symbol: str,
+    *,
+    session_window: str | None = None,
+    timeout_s: float = 600.0,
+) -> ReplayResult:
+    """Serve ``model_path`` with ash-serve on these ticks and compare with Python."""
+    spec, columns, window = model_bar_spec(model_path, session_window)
+    argv, env = build_command(model_path, stdin=True, session=session_window, log_every=0)
+    argv.append("--emit-bars")
+    lines = [*tick_lines(trades, quotes, symbol), '{"type":"stats"}']
+    completed = subprocess.run(
+        argv,
+        input="\n".join(lines) + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise ReplayError(
+            f"ash-serve exited with {completed.returncode}: {completed.stderr[-2000:]}"
+        )
+    messages = [json.loads(line) for line in completed.stdout.splitlines() if line.strip()]
+    stats = next((m for m in messages if m.get("type") == "stats"), None)
+    if stats is None:
+        raise ReplayError("ash-serve answered no stats line")
+
+    bars = build_bars(trades, quotes, spec=spec, symbol=symbol)
+    python_values = bars.values[:, [bars.columns.index(c) for c in columns]]
+    rust_bars = [m for m in messages if m.get("type") == "bar"]
+    by_ts = {int(ts): i for i, ts in enumerate(bars.ts_ns)}
+    bars_equal = bool(rust_bars) and all(
+        int(b["ts"]) in by_ts and np.array_equal(python_values[by_ts[int(b["ts"])]], b["values"])
+        for b in rust_bars
+    )
+
+    predictions = [m for m in messages if m.get("type") == "prediction"]
+    max_diff = float("nan")
+    if predictions:
+        ends = np.array([by_ts[int(p["bar_ts"])] + 1 for p in predictions])
+        x = np.stack([python_values[e - window : e] for e in ends]).astype(np.float32)
+        session = cpu_session(model_path)
+        (python_probs,) = session.run(["probs"], {"bars": x})
+        rust_probs = np.array([[h["probs"] for h in p["horizons"]] for p in predictions])
+        max_diff = float(np.abs(rust_probs - python_probs).max())
+    latency = stats.get("latency_us") or {}
+    return ReplayResult(
+        ticks=int(stats.get("ticks_accepted", 0)),
+        bars=len(rust_bars),
+        predictions=len(predictions),
+        bars_equal=bars_equal,
+        max_prob_diff=max_diff,
+        rejected=dict(stats.get("rejected") or {}),
+        latency_p50_us=float(latency.get("p50", float("nan"))),
+        latency_p99_us=float(latency.get("p99", float("nan"))),
+    )

@@ -1,0 +1,60 @@
+"""``meta.json`` of a run: what the trainer built, on which data (read by export and evaluate)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from ash.model import AshModel
+from ash.pipeline import PreparedData, notes
+
+
+def _iso(ts_ns: Any) -> str:
+    return str(np.datetime64(int(ts_ns), "ns"))[:23] + "Z"
+
+
+def run_metadata(
+    prepared: PreparedData,
+    model: AshModel,
+    *,
+    experiment: str,
+    val_samples_in_training: int,
+    fold: int | None,
+    device: str,
+    precision: str,
+    world_size: int,
+) -> dict[str, Any]:
+    """The run's data fingerprint, bar layout, model shape, splits and training environment."""
+    p = prepared
+    return {
+        "experiment": experiment,
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "data_fingerprint": p.fingerprint,
+        "bar_columns": list(p.bars.columns),
+        "bar_seconds": p.bars.bar_seconds,
+        "window": model.window,
+        "horizons_s": [float(h) for h in p.horizons_s],
+        "horizon_bars": list(p.horizon_steps),
+        "n_buckets": model.n_buckets,
+        "reference_price": p.reference,
+        "symbols": list(p.bars.symbols),
+        "has_quotes": list(p.bars.has_quotes),
+        "n_bars": len(p.bars),
+        "samples": {k: len(v) for k, v in p.samples.as_dict().items()},
+        "val_samples_in_training": val_samples_in_training,
+        "split_times_utc": {
+            k: [_iso(p.bars.ts_ns[v[0]]), _iso(p.bars.ts_ns[v[-1]])]
+            for k, v in p.samples.as_dict().items()
+        },
+        "fold": fold,
+        "notes": notes(p),
+        "n_parameters": sum(x.numel() for x in model.parameters()),
+        "device": device,
+        "precision": precision,
+        "world_size": world_size,
+        "torch": torch.__version__,
+        "build_stats": p.bars.stats,
+    }
