@@ -1,5 +1,11 @@
 //! Decoding contract outputs into summaries (docs/contract.md §4, the twin of
-//! `ash.export.decode`): effective edges, mean in bps, quantiles by CDF interpolation, P(up/down).
+//! `ash.export.decode`): effective edges, mean in bps, quantiles by CDF interpolation,
+//! P(up/flat/down).
+//!
+//! "Flat" is the bucket a zero return falls into (buckets are half-open `[e[k], e[k+1])`, so the
+//! bucket with `e[k] <= 0 < e[k+1]`); its whole mass is P(flat) and it is not split. P(up) is
+//! the mass of the buckets above it, P(down) of those below (the one definition of
+//! `ash.decoding`, shared with the evaluator and its P&L simulation).
 
 /// Quantile levels reported by default (decode.py `DEFAULT_QUANTILES`).
 pub const DEFAULT_QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
@@ -9,6 +15,7 @@ pub const DEFAULT_QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
 pub struct Summary {
     pub mean_bps: f64,
     pub p_up: f64,
+    pub p_flat: f64,
     pub p_down: f64,
     /// `(level, value in bps)` in the order of the requested levels.
     pub quantiles: Vec<(f64, f64)>,
@@ -47,16 +54,21 @@ pub fn summarize_into(probs: &[f32], edges: &[f32], levels: &[f64], scratch: &mu
     scratch.resize(edges.len(), 0.0);
     effective_edges(edges, scratch);
     let f = &scratch[..];
-    let (mut mean, mut up, mut down) = (0.0, 0.0, 0.0);
+    let (mut mean, mut up, mut flat, mut down) = (0.0, 0.0, 0.0, 0.0);
     for (k, p) in probs.iter().map(|p| f64::from(*p)).enumerate() {
-        let (lo, hi) = (f[k], f[k + 1]);
-        let frac_up = ((hi - lo.max(0.0)) / (hi - lo)).clamp(0.0, 1.0);
-        mean += p * (lo + hi) / 2.0;
-        up += p * frac_up;
-        down += p * (1.0 - frac_up);
+        mean += p * (f[k] + f[k + 1]) / 2.0;
+        // The contract's own edges (sentinels included) decide the side, as in ash.decoding.
+        if edges[k] > 0.0 {
+            up += p;
+        } else if edges[k + 1] <= 0.0 {
+            down += p;
+        } else {
+            flat += p;
+        }
     }
     out.mean_bps = mean;
     out.p_up = up;
+    out.p_flat = flat;
     out.p_down = down;
     out.quantiles.clear();
     out.quantiles.extend(levels.iter().map(|q| (*q, quantile(probs, f, *q))));
@@ -64,7 +76,8 @@ pub fn summarize_into(probs: &[f32], edges: &[f32], levels: &[f64], scratch: &mu
 
 /// Decode one row into a new summary.
 pub fn summarize(probs: &[f32], edges: &[f32], levels: &[f64]) -> Summary {
-    let mut out = Summary { mean_bps: 0.0, p_up: 0.0, p_down: 0.0, quantiles: Vec::with_capacity(levels.len()) };
+    let mut out =
+        Summary { mean_bps: 0.0, p_up: 0.0, p_flat: 0.0, p_down: 0.0, quantiles: Vec::with_capacity(levels.len()) };
     summarize_into(probs, edges, levels, &mut Vec::with_capacity(edges.len()), &mut out);
     out
 }
@@ -79,7 +92,9 @@ mod tests {
         let edges = [-10000.0f32, -3.0, -1.0, 1.0, 3.0, 10000.0];
         let s = summarize(&probs, &edges, &DEFAULT_QUANTILES);
         assert!(s.mean_bps.abs() < 1e-6);
-        assert!((s.p_up - 0.5).abs() < 1e-6 && (s.p_down - 0.5).abs() < 1e-6);
+        // The central bucket [-1, 1) holds a zero return: P(flat), not split between the sides.
+        assert!((s.p_up - 0.3).abs() < 1e-6 && (s.p_down - 0.3).abs() < 1e-6);
+        assert!((s.p_flat - 0.4).abs() < 1e-6);
         assert!(s.quantiles[2].1.abs() < 1e-6);
         // effective outer edges: -3 - 2 = -5 and 3 + 2 = 5; 5 % quantile lies in bucket 0.
         assert!((s.quantiles[0].1 - (-5.0 + 0.05 / 0.1 * 2.0)).abs() < 1e-6);
@@ -90,7 +105,14 @@ mod tests {
         let s = summarize(&[0.25, 0.75], &[-10000.0, 0.5, 10000.0], &[0.5]);
         // f = [-0.5, 0.5, 1.5]
         assert!((s.mean_bps - (0.25 * 0.0 + 0.75 * 1.0)).abs() < 1e-9);
-        assert!((s.p_up - (0.25 * 0.5 + 0.75)).abs() < 1e-9);
+        // (-inf, 0.5) holds a zero return: flat; [0.5, inf) is up.
+        assert!((s.p_up - 0.75).abs() < 1e-9 && (s.p_flat - 0.25).abs() < 1e-9 && s.p_down == 0.0);
+    }
+
+    #[test]
+    fn an_edge_at_zero_makes_the_bucket_above_it_flat() {
+        let s = summarize(&[0.1, 0.2, 0.3, 0.4], &[-10000.0, -2.0, 0.0, 2.0, 10000.0], &[]);
+        assert!((s.p_down - 0.3).abs() < 1e-6 && (s.p_flat - 0.3).abs() < 1e-6 && (s.p_up - 0.4).abs() < 1e-6);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use ash_runtime::bench::{bench_model, render, BenchOptions};
 use ash_runtime::contract::DEFAULT_MEMORY_BUDGET;
 use ash_runtime::model::validate_model_within;
+use ash_runtime::protocol::PredictionDetail;
 use ash_runtime::server::{serve, EmitMode, Engine, Limits, ServeOptions, Source};
 use ash_runtime::{Device, PredictorConfig, PricePredictor, SessionConfig};
 
@@ -41,6 +42,7 @@ SERVE OPTIONS:
   --no-reject-replies do not answer rejected lines (they are still counted and logged)
   --no-finish-at-eof  at stdin EOF, do not finish the open bars
   --emit-bars         also write every finished bar as {\"type\":\"bar\",...} (debugging, parity)
+  --summary-only      predictions carry the summaries only (no per-bucket probs/edges)
 
 SERVE BOUNDS (docs/runtime.md, \"Bounds\"):
   --max-predict-symbols N  most distinct symbols per predict request (default 256; predict_too_large)
@@ -175,6 +177,9 @@ fn cmd_serve(mut args: Args) -> Result<ExitCode, String> {
     options.reply_rejects = !args.flag("--no-reject-replies");
     options.finish_at_eof = !args.flag("--no-finish-at-eof");
     options.emit_bars = args.flag("--emit-bars");
+    if args.flag("--summary-only") {
+        options.detail = PredictionDetail::Summary;
+    }
     options.limits = limits(&mut args)?;
     let mut config = predictor_config(&mut args)?;
     config.max_batch = options.limits.max_batch;

@@ -245,27 +245,47 @@ pub fn parse_line(line: &str) -> Result<Message<'_>, ProtocolError> {
     }
 }
 
+/// The version of the output lines, written as `"protocol"` on every prediction. Version 2 added
+/// `p_flat` and gave `p_up`/`p_down` the one definition of `decode.rs` (the zero bucket is flat,
+/// not split); lines without the field come from an older `ash-serve` (version 1).
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// What a prediction line carries per horizon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PredictionDetail {
+    /// Summaries plus the bucket `probs` and `edges` (the default).
+    #[default]
+    Full,
+    /// Summaries only (mean, P(up/flat/down), quantiles): lines a few times shorter.
+    Summary,
+}
+
 /// Append `prediction` as one JSON line (with `latency_us` and `batch`) to `out`.
-pub fn write_prediction(out: &mut Vec<u8>, p: &Prediction, latency_us: f64, batch: usize) {
+pub fn write_prediction(out: &mut Vec<u8>, p: &Prediction, latency_us: f64, batch: usize, detail: PredictionDetail) {
     let horizons: Vec<serde_json::Value> = p
         .horizons
         .iter()
         .map(|h| {
             let quantiles: serde_json::Map<String, serde_json::Value> =
                 h.summary.quantiles.iter().map(|(q, v)| (format!("{q}"), json_f64(*v))).collect();
-            serde_json::json!({
+            let mut one = serde_json::json!({
                 "horizon_s": h.horizon_s,
                 "mean_bps": json_f64(h.summary.mean_bps),
                 "p_up": json_f64(h.summary.p_up),
+                "p_flat": json_f64(h.summary.p_flat),
                 "p_down": json_f64(h.summary.p_down),
                 "quantiles": quantiles,
-                "probs": h.probs,
-                "edges": h.edges,
-            })
+            });
+            if detail == PredictionDetail::Full {
+                one["probs"] = serde_json::json!(h.probs);
+                one["edges"] = serde_json::json!(h.edges);
+            }
+            one
         })
         .collect();
     let line = serde_json::json!({
         "type": "prediction",
+        "protocol": PROTOCOL_VERSION,
         "symbol": p.symbol,
         "bar_ts": p.bar_ts,
         "reference_price": json_f64(p.reference_price),

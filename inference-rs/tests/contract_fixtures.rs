@@ -98,6 +98,7 @@ fn accepted_fixtures_are_served_with_the_expected_outputs() {
                     "{name} {i} {h} mean {got:?} vs {want}"
                 );
                 assert!(close(got.p_up, want["p_up"].as_f64().unwrap()), "{name} {i} {h} p_up");
+                assert!(close(got.p_flat, want["p_flat"].as_f64().unwrap()), "{name} {i} {h} p_flat");
                 assert!(close(got.p_down, want["p_down"].as_f64().unwrap()), "{name} {i} {h} p_down");
                 for ((_, g), (_, w)) in got.quantiles.iter().zip(&levels) {
                     assert!(close(*g, *w), "{name} {i} {h} quantile {g} vs {w}");

@@ -35,7 +35,7 @@ fn batch_equals_single_predictions_and_summaries_are_consistent() {
         for (x, y) in single.horizons.iter().zip(&b.horizons) {
             let diff = x.probs.iter().zip(&y.probs).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
             assert!(diff <= 1e-6, "{s}: batch vs single differ by {diff}");
-            assert!((x.summary.p_up + x.summary.p_down - 1.0).abs() < 1e-4);
+            assert!((x.summary.p_up + x.summary.p_flat + x.summary.p_down - 1.0).abs() < 1e-4);
             let q: Vec<f64> = x.summary.quantiles.iter().map(|q| q.1).collect();
             assert!(q.windows(2).all(|w| w[0] <= w[1]), "quantiles must be ordered: {q:?}");
         }

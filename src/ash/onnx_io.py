@@ -13,11 +13,12 @@ import io
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import onnxruntime as ort
-import torch
-from torch import nn
+
+if TYPE_CHECKING:
+    from torch import nn
 
 CPU = "CPUExecutionProvider"
 OPSET = 17
@@ -40,6 +41,8 @@ def export_onnx(
     fixed at the traced sizes). Exporter warnings (deprecations, tracer notes) are silenced; its
     errors propagate for the caller to explain.
     """
+    import torch  # here, not at the top: sessions (the torch-free predictor) must not need it
+
     buffer = io.BytesIO()
     names = [*(input_names or ()), *(output_names or ())]
     axes = {name: {0: batch_axis} for name in names} if batch_axis and names else None

@@ -64,13 +64,6 @@ def test_directional_accuracy_ignores_zero_moves() -> None:
     assert coverage == pytest.approx(0.5)
 
 
-def test_up_down_excludes_the_bucket_that_straddles_zero() -> None:
-    edges = np.array([-3.0, -1.0, 1.0, 3.0])
-    up, down = m.up_down(np.array([[0.2, 0.5, 0.3]]), edges)
-    assert up[0] == pytest.approx(0.3)
-    assert down[0] == pytest.approx(0.2)
-
-
 def test_bad_inputs_are_precise_errors() -> None:
     with pytest.raises(ValueError, match=r"target bucket ids must lie in 0\.\.2"):
         m.nll(P, np.array([0, 3]))

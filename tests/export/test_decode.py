@@ -27,11 +27,12 @@ def rows(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
 
 
 @given(rows())
-def test_up_and_down_split_the_mass(row: tuple[np.ndarray, np.ndarray]) -> None:
+def test_up_flat_and_down_split_the_mass(row: tuple[np.ndarray, np.ndarray]) -> None:
     probs, edges = row
     s = summarize(probs, edges)
     assert 0.0 <= s.p_up <= 1.0 + 1e-12
-    assert s.p_up + s.p_down == pytest.approx(1.0, abs=1e-9)
+    assert 0.0 <= s.p_flat <= 1.0 + 1e-12
+    assert s.p_up + s.p_flat + s.p_down == pytest.approx(1.0, abs=1e-9)
 
 
 @given(rows())
@@ -53,7 +54,8 @@ def test_symmetric_distribution_is_centred() -> None:
     probs = np.array([0.1, 0.2, 0.4, 0.2, 0.1])
     s = summarize(probs, edges)
     assert s.mean_bps == pytest.approx(0.0)
-    assert s.p_up == pytest.approx(0.5)
+    # The central bucket [-0.5, 0.5) holds a zero return: it is P(flat), not split.
+    assert (s.p_up, s.p_flat, s.p_down) == pytest.approx((0.3, 0.4, 0.3))
     assert s.quantiles[0.5] == pytest.approx(0.0)
     # Effective outer buckets mirror their inner neighbour: [-2.5, -1.5] and [1.5, 2.5].
     assert effective_edges(edges)[[0, -1]].tolist() == [-2.5, 2.5]
@@ -63,7 +65,8 @@ def test_symmetric_distribution_is_centred() -> None:
 def test_two_buckets_use_one_bp_outer_width() -> None:
     s = summarize(np.array([0.25, 0.75]), np.array([-OUTER_EDGE_BPS, 0.0, OUTER_EDGE_BPS]))
     assert s.mean_bps == pytest.approx(0.25)
-    assert s.p_up == pytest.approx(0.75)
+    # An edge at exactly 0: a zero return falls into [0, +inf), so that bucket is flat.
+    assert (s.p_up, s.p_flat, s.p_down) == pytest.approx((0.0, 0.75, 0.25))
 
 
 def test_bad_level_is_refused() -> None:

@@ -17,6 +17,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from ash.decoding import summarize
 from ash.paths import repo_root
 from tests.rust.tcp import exchange
 
@@ -85,7 +86,12 @@ def test_spy_replay_over_tcp_matches_python_onnx_runtime(
         assert np.abs(got - probs[0]).max() <= 1e-5, p["bar_ts"]
         assert np.abs(np.array([h["edges"] for h in p["horizons"]]) - edges[0]).max() <= 1e-4
         h0 = p["horizons"][0]
-        assert abs(h0["p_up"] + h0["p_down"] - 1.0) < 1e-4
+        assert p["protocol"] == 2
+        assert abs(h0["p_up"] + h0["p_flat"] + h0["p_down"] - 1.0) < 1e-4
+        want = summarize(probs[0, 0], edges[0, 0])
+        assert (h0["p_up"], h0["p_flat"], h0["p_down"]) == pytest.approx(
+            (want.p_up, want.p_flat, want.p_down), abs=1e-6
+        )
         assert list(h0["quantiles"]) == ["0.05", "0.25", "0.5", "0.75", "0.95"]
         assert p["reference_price"] == pytest.approx(bars[end - 1][11])  # mid
 

@@ -11,7 +11,7 @@ use super::latency::{LatencyStats, Percentiles};
 use super::limits::Limits;
 use super::transport::TransportCounters;
 use crate::predictor::PricePredictor;
-use crate::protocol::{parse_line, write_json, write_prediction, Message};
+use crate::protocol::{parse_line, write_json, write_prediction, Message, PredictionDetail};
 
 /// When predictions are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +34,8 @@ pub struct ServeOptions {
     pub finish_at_eof: bool,
     /// Also write every finished bar as `{"type":"bar",...}` (debugging, parity checks).
     pub emit_bars: bool,
+    /// Per horizon: summaries and bucket probabilities/edges, or summaries only.
+    pub detail: PredictionDetail,
     pub limits: Limits,
 }
 
@@ -45,6 +47,7 @@ impl Default for ServeOptions {
             reply_rejects: true,
             finish_at_eof: true,
             emit_bars: false,
+            detail: PredictionDetail::Full,
             limits: Limits::default(),
         }
     }
@@ -305,7 +308,7 @@ impl Engine {
                 Ok(predictions) => {
                     self.latencies.record(micros);
                     for p in &predictions {
-                        write_prediction(&mut self.out, p, micros, predictions.len());
+                        write_prediction(&mut self.out, p, micros, predictions.len(), self.options.detail);
                     }
                     self.counters.predictions += predictions.len() as u64;
                 }

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import torch
 
 from ash.bars.spec import GapPolicy
 
@@ -55,7 +54,11 @@ class SampleSpans:
 
 def gather_windows(bars: Any, ends: Any, window: int) -> Any:
     """``bars[T, C]`` and ``ends[B]`` → windows ``[B, window, C]`` (torch or numpy)."""
-    if isinstance(bars, torch.Tensor):
+    if not isinstance(bars, np.ndarray):
+        # A tensor. torch is imported here, not at the top: the ONNX predictor gathers numpy
+        # windows without it.
+        import torch
+
         offsets = torch.arange(-window + 1, 1, device=bars.device)
         return bars[torch.as_tensor(ends, device=bars.device)[:, None] + offsets]
     offsets_np = np.arange(-window + 1, 1)

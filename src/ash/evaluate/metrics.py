@@ -180,19 +180,6 @@ def directional_accuracy(predicted_mean: np.ndarray, realized: np.ndarray) -> tu
     return float((np.sign(m[used]) == np.sign(r[used])).mean()), float(used.mean())
 
 
-def up_down(probs: np.ndarray, edges: np.ndarray) -> tuple[F64, F64]:
-    """P(return > 0) and P(return < 0) from buckets entirely above / below zero.
-
-    A bucket that straddles 0 counts for neither side, so for a symmetric grid the central bucket
-    (which holds the zero-return atom) is "no move".
-    """
-    p = np.asarray(probs, dtype=np.float64)
-    e = np.broadcast_to(np.asarray(edges, dtype=np.float64), (*p.shape[:-1], p.shape[-1] + 1))
-    up = (p * (e[..., :-1] >= 0)).sum(axis=-1)
-    down = (p * (e[..., 1:] <= 0)).sum(axis=-1)
-    return up, down
-
-
 def score_horizon(
     probs: np.ndarray,
     targets: np.ndarray,

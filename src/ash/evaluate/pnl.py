@@ -2,7 +2,9 @@
 
 At each sample: go long when P(up) clears ``threshold`` (and exceeds P(down)), short when P(down)
 does, else stay flat; hold for the horizon and pay ``cost_bps`` per round trip. P(up) and P(down)
-count only buckets entirely above / below zero (see :func:`ash.evaluate.metrics.up_down`).
+are the served ones (:mod:`ash.decoding`: the bucket a zero return falls into is P(flat) and
+counts for neither side), so the backtested rule is the rule a live consumer of ``ash-serve``
+would run.
 Samples overlap (one per bar), so the per-trade figures are the honest ones; the
 "non-overlapping" total keeps only samples at least one horizon apart.
 """
@@ -11,12 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ash.evaluate.metrics import up_down
+from ash.decoding import direction_probs
 
 
 def positions(probs: np.ndarray, edges: np.ndarray, threshold: float) -> np.ndarray:
     """+1 / -1 / 0 per sample from ``probs[N, K]`` and ``edges[N, K + 1]``."""
-    up, down = up_down(probs, edges)
+    up, _, down = direction_probs(probs, edges)
     side = np.zeros(len(up), dtype=np.int64)
     side[(up > threshold) & (up > down)] = 1
     side[(down > threshold) & (down > up)] = -1

@@ -14,6 +14,7 @@ from ash.components.discretizers.base import centers
 from ash.data.windows import subsample
 from ash.evaluate import metrics as m
 from ash.evaluate import plots
+from ash.evaluate.forecasts import save_split_forecasts
 from ash.evaluate.pnl import simulate
 from ash.evaluate.predict import (
     SplitForecasts,
@@ -237,6 +238,7 @@ def evaluate_run(run_dir: Path) -> dict[str, Any]:
         )
         evaluation[split]["oracle_target_agreement"] = agreement
         forecasts[split] = fc
+        save_split_forecasts(run_dir, fc, prepared)  # RUN/forecasts/<split>.parquet
     evaluation["calibration"] = {
         horizon_key(s): {
             "temperature": float(model.temperature[h]),

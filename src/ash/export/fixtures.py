@@ -389,6 +389,7 @@ def _summary_json(probs: np.ndarray, edges: np.ndarray) -> dict[str, Any]:
     return {
         "mean_bps": s.mean_bps,
         "p_up": s.p_up,
+        "p_flat": s.p_flat,
         "p_down": s.p_down,
         "quantiles": {str(q): v for q, v in s.quantiles.items()},
     }

@@ -1,28 +1,48 @@
 """Replay real ticks through the Rust runtime (``ash-serve --stdin``) and check it against Python.
 
-The main job ends with this: the exported model served by Rust on a stretch of test-span ticks,
-with the Rust bars compared to the Python bar builder's (bit for bit) and the Rust
-probabilities compared to Python ONNX Runtime on those bars. It also reports the served latency.
+One code path for ``ash replay`` (whole days of a DuckDB store, several symbols at once) and for
+the main job's last step (a stretch of test-span ticks): the ticks become protocol lines in the
+bar builder's own arrival order (symbols interleaved by time), ``ash-serve`` serves the exported
+model on them, and its answers are checked against Python — the Rust bars against the Python bar
+builder's (bit for bit), the Rust probabilities against Python ONNX Runtime on those bars, the
+served summaries against :mod:`ash.decoding`. It reports counts, rejects and the served latency,
+and keeps the served forecasts as a tidy table (:mod:`ash.evaluate.forecasts`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import heapq
 import json
 import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
+import onnxruntime as ort
 import pandas as pd
+import yaml
 
 from ash.bars.builder import build_bars
 from ash.bars.events import QUOTE, TRADE, merge_feeds
+from ash.bars.result import Bars
 from ash.bars.spec import BarSpec
+from ash.data.windows import gather_windows, window_ends
+from ash.decoding import decode
+from ash.evaluate.forecasts import forecast_frame
 from ash.onnx_io import cpu_session
-from ash.runtime import build_command
+from ash.runtime import build_command, resolve_model
 
 PROB_TOLERANCE = 1e-5
+ONNX_BATCH = 256  # windows per Python ONNX Runtime call (a day of 1 s bars is ~23k windows)
+LATENCY_LEVELS = (0.5, 0.9, 0.99, 0.999)
+
+Feeds = Mapping[str, tuple[pd.DataFrame | None, pd.DataFrame | None]]
+"""symbol -> (trades, quotes): canonical frames (:mod:`ash.data.schema`) of that symbol."""
 
 
 class ReplayError(RuntimeError):
@@ -39,34 +59,61 @@ class ReplayResult:
     rejected: dict[str, int] = field(default_factory=dict)
     latency_p50_us: float = float("nan")
     latency_p99_us: float = float("nan")
+    symbols: tuple[str, ...] = ()
+    lines: int = 0
+    bars_python: int = 0
+    max_summary_diff: float = float("nan")
+    latency_us: dict[str, float] = field(default_factory=dict)
+    forecasts: pd.DataFrame | None = None  # the served predictions, one row per bar x horizon
 
     @property
     def ok(self) -> bool:
         return self.bars_equal and self.max_prob_diff <= PROB_TOLERANCE and self.predictions > 0
 
 
+@dataclass(frozen=True)
+class ContractModel:
+    """What a contract-v1 model declares about its inputs and outputs (its metadata)."""
+
+    path: Path
+    spec: BarSpec
+    columns: tuple[str, ...]
+    window: int
+    horizons_s: tuple[float, ...]
+
+
 def _ns(ts: pd.Series) -> np.ndarray:
     return ts.to_numpy(dtype="datetime64[ns]").astype(np.int64)
 
 
-def tick_lines(trades: pd.DataFrame, quotes: pd.DataFrame | None, symbol: str) -> list[str]:
+def tick_lines(trades: pd.DataFrame | None, quotes: pd.DataFrame | None, symbol: str) -> list[str]:
     """Canonical trades/quotes as protocol lines, in the bar builder's own arrival order."""
+    return [line for _, line in _timed_lines(trades, quotes, symbol)]
+
+
+def _timed_lines(
+    trades: pd.DataFrame | None, quotes: pd.DataFrame | None, symbol: str
+) -> list[tuple[int, str]]:
+    has_trades = trades is not None and not trades.empty
+    has_quotes = quotes is not None and not quotes.empty
     stream = merge_feeds(
         (
             _ns(trades["ts"]),
             trades["price"].to_numpy(np.float64),
             trades["size"].to_numpy(np.float64),
             trades["side"].to_numpy(np.float64),
-        ),
-        None
-        if quotes is None or quotes.empty
-        else (
+        )
+        if has_trades and trades is not None
+        else None,
+        (
             _ns(quotes["ts"]),
             quotes["bid"].to_numpy(np.float64),
             quotes["ask"].to_numpy(np.float64),
             quotes["bid_size"].to_numpy(np.float64),
             quotes["ask_size"].to_numpy(np.float64),
-        ),
+        )
+        if has_quotes and quotes is not None
+        else None,
         None,
     )
     lines = []
@@ -79,14 +126,24 @@ def tick_lines(trades: pd.DataFrame, quotes: pd.DataFrame | None, symbol: str) -
             fields = {"type": "quote", "bid": x0, "ask": x1, "bid_size": x2, "ask_size": x3}
         else:
             raise ReplayError(f"unexpected event kind {kind} in a trades/quotes replay")
-        lines.append(json.dumps({**fields, "symbol": symbol, "ts": int(ts)}))
+        lines.append((int(ts), json.dumps({**fields, "symbol": symbol, "ts": int(ts)})))
     return lines
 
 
-def model_bar_spec(model_path: Path, session_window: str | None) -> tuple[BarSpec, list[str], int]:
-    """The bar spec, column order and window a contract-v1 model declares in its metadata."""
-    meta = cpu_session(model_path)
-    props = {k: json.loads(v) for k, v in meta.get_modelmeta().custom_metadata_map.items()}
+def feed_lines(feeds: Feeds) -> Iterator[str]:
+    """Every symbol's lines interleaved by timestamp; each symbol keeps its own arrival order."""
+    per_symbol = [_timed_lines(t, q, s) for s, (t, q) in feeds.items()]
+    for _, line in heapq.merge(*per_symbol, key=lambda item: item[0]):
+        yield line
+
+
+def _metadata(session: ort.InferenceSession) -> dict[str, Any]:
+    return {k: json.loads(v) for k, v in session.get_modelmeta().custom_metadata_map.items()}
+
+
+def contract_model(model_path: Path, session_window: str | None) -> ContractModel:
+    """The bar spec, columns, window and horizons a contract-v1 model declares."""
+    props = _metadata(cpu_session(model_path))
     spec = BarSpec(
         seconds=props["ash.bar_seconds"],
         timezone=props["ash.timezone"],
@@ -94,7 +151,197 @@ def model_bar_spec(model_path: Path, session_window: str | None) -> tuple[BarSpe
         gap_policy=props["ash.gap_policy"],
         session=session_window,
     )
-    return spec, list(props["ash.bar_columns"]), int(props["ash.window"])
+    horizons = tuple(float(h) for h in props["ash.horizons"])
+    return ContractModel(
+        Path(model_path), spec, tuple(props["ash.bar_columns"]), int(props["ash.window"]), horizons
+    )
+
+
+def model_bar_spec(model_path: Path, session_window: str | None) -> tuple[BarSpec, list[str], int]:
+    """The bar spec, column order and window a contract-v1 model declares in its metadata."""
+    model = contract_model(model_path, session_window)
+    return model.spec, list(model.columns), model.window
+
+
+def prediction_ends(bars: Bars, window: int) -> np.ndarray:
+    """The bars a server predicts on: each with a full window under the spec's gap policy."""
+    symbol_id = np.zeros(len(bars), dtype=np.int64)
+    ends, _ = window_ends(bars.segment_id, symbol_id, window, bars.spec.gap_policy)
+    return ends
+
+
+def model_inputs(bars: Bars, columns: Sequence[str]) -> np.ndarray:
+    """``bars.values`` in the model's column order (a clear error when one is missing)."""
+    missing = [c for c in columns if c not in bars.columns]
+    if missing:
+        raise ReplayError(
+            f"the model reads bar columns {missing} that these bars lack (built with "
+            f"{', '.join(bars.columns)}); build the bars with the model's spec"
+        )
+    return bars.values[:, [bars.columns.index(c) for c in columns]]
+
+
+def onnx_outputs(
+    session: ort.InferenceSession, values: np.ndarray, ends: np.ndarray, window: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(probs[N, H, K], edges[N, H, K + 1])`` of the windows ending at ``ends``, in batches."""
+    x = np.asarray(values, dtype=np.float32)
+    probs, edges = [], []
+    for start in range(0, len(ends), ONNX_BATCH):
+        batch = gather_windows(x, ends[start : start + ONNX_BATCH], window)
+        p, e = session.run(["probs", "edges"], {"bars": np.ascontiguousarray(batch)})
+        probs.append(p)
+        edges.append(e)
+    if not probs:
+        raise ReplayError(f"no bar has a full window of {window} bars; replay more ticks")
+    return np.concatenate(probs), np.concatenate(edges)
+
+
+@dataclass
+class _Served:
+    """What ash-serve answered, parsed as it streamed."""
+
+    bars: dict[str, dict[int, list[float]]] = field(default_factory=dict)
+    predictions: list[dict[str, Any]] = field(default_factory=list)
+    stats: dict[str, Any] | None = None
+    lines: int = 0
+
+
+def _write_lines(stream: IO[str], lines: Iterator[str], count: list[int]) -> None:
+    # A broken pipe means ash-serve died: its exit status and stderr say why.
+    with contextlib.suppress(BrokenPipeError):
+        for line in lines:
+            stream.write(line + "\n")
+            count[0] += 1
+        stream.write('{"type":"stats"}\n')
+    with contextlib.suppress(BrokenPipeError):
+        stream.close()
+
+
+def serve_stdin(argv: list[str], env: dict[str, str], lines: Iterator[str]) -> _Served:
+    """Feed ``lines`` to ``ash-serve --stdin`` and parse its answers while it runs."""
+    served = _Served()
+    count = [0]
+    with tempfile.TemporaryFile("w+") as errors:
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True, env=env
+        )
+        assert proc.stdin is not None and proc.stdout is not None
+        writer = threading.Thread(target=_write_lines, args=(proc.stdin, lines, count))
+        writer.start()
+        for raw in proc.stdout:
+            if not raw.strip():
+                continue
+            message = json.loads(raw)
+            kind = message.get("type")
+            if kind == "bar":
+                served.bars.setdefault(message["symbol"], {})[int(message["ts"])] = message[
+                    "values"
+                ]
+            elif kind == "prediction":
+                served.predictions.append(message)
+            elif kind == "stats":
+                served.stats = message
+        writer.join()
+        code = proc.wait()
+        if code != 0:
+            errors.seek(0)
+            raise ReplayError(f"ash-serve exited with {code}: {errors.read()[-2000:]}")
+    served.lines = count[0]
+    if served.stats is None:
+        raise ReplayError("ash-serve answered no stats line")
+    return served
+
+
+def replay_ticks(
+    model_path: Path,
+    feeds: Feeds,
+    *,
+    session_window: str | None = None,
+    bucket_probs: bool = False,
+) -> ReplayResult:
+    """Serve ``model_path`` with ash-serve on every symbol's ticks and compare with Python;
+    ``bucket_probs``: the served forecasts keep each row's ``probs`` and ``edges``."""
+    model = contract_model(model_path, session_window)
+    argv, env = build_command(model_path, stdin=True, session=session_window, log_every=0)
+    served = serve_stdin([*argv, "--emit-bars"], env, feed_lines(feeds))
+
+    session = cpu_session(model_path)
+    bars_equal = bool(served.bars)
+    n_python_bars = 0
+    python: dict[str, tuple[dict[int, int], np.ndarray]] = {}
+    for symbol, (trades, quotes) in feeds.items():
+        bars = build_bars(trades, quotes, spec=model.spec, symbol=symbol)
+        n_python_bars += len(bars)
+        values = model_inputs(bars, model.columns)
+        by_ts = {int(ts): i for i, ts in enumerate(bars.ts_ns)}
+        rust = served.bars.get(symbol, {})
+        bars_equal &= all(
+            ts in by_ts and np.array_equal(values[by_ts[ts]], v) for ts, v in rust.items()
+        )
+        python[symbol] = (by_ts, values)
+
+    predictions = served.predictions
+    max_diff = max_summary = float("nan")
+    frame = None
+    if predictions:
+        rust_probs = np.array([[h["probs"] for h in p["horizons"]] for p in predictions])
+        rust_edges = np.array([[h["edges"] for h in p["horizons"]] for p in predictions])
+        python_probs = np.empty_like(rust_probs, dtype=np.float32)
+        symbols = np.array([p["symbol"] for p in predictions], dtype=object)
+        bar_ts = np.array([int(p["bar_ts"]) for p in predictions], dtype=np.int64)
+        for symbol in np.unique(symbols):
+            rows = np.flatnonzero(symbols == symbol)
+            by_ts, values = python[str(symbol)]
+            unknown = [int(t) for t in bar_ts[rows] if int(t) not in by_ts]
+            if unknown:
+                raise ReplayError(
+                    f"ash-serve predicted {symbol} on {len(unknown)} bar(s) the Python bar "
+                    f"builder did not make (first at {pd.Timestamp(unknown[0], tz='UTC')})"
+                )
+            ends = np.array([by_ts[int(t)] for t in bar_ts[rows]], dtype=np.int64)
+            python_probs[rows] = onnx_outputs(session, values, ends, model.window)[0]
+        max_diff = float(np.abs(rust_probs - python_probs).max())
+        max_summary = _summary_diff(predictions, rust_probs, rust_edges)
+        frame = forecast_frame(
+            bar_ts, symbols, model.horizons_s, rust_probs, rust_edges, bucket_probs=bucket_probs
+        )
+    stats = served.stats or {}
+    latency = {k: float(v) for k, v in (stats.get("latency_us") or {}).items() if v is not None}
+    return ReplayResult(
+        ticks=int(stats.get("ticks_accepted", 0)),
+        bars=sum(len(b) for b in served.bars.values()),
+        predictions=len(predictions),
+        bars_equal=bars_equal,
+        max_prob_diff=max_diff,
+        rejected=dict(stats.get("rejected") or {}),
+        latency_p50_us=latency.get("p50", float("nan")),
+        latency_p99_us=latency.get("p99", float("nan")),
+        symbols=tuple(feeds),
+        lines=served.lines,
+        bars_python=n_python_bars,
+        max_summary_diff=max_summary,
+        latency_us=latency,
+        forecasts=frame,
+    )
+
+
+def _summary_diff(predictions: list[dict[str, Any]], probs: np.ndarray, edges: np.ndarray) -> float:
+    """Largest gap between the served mean/P(up/flat/down) and :mod:`ash.decoding` of the served
+    probabilities: the Rust decoder and the Python one give the same summaries (one definition)."""
+    d = decode(probs, edges)
+    served = {
+        key: np.array([[h[key] for h in p["horizons"]] for p in predictions], dtype=np.float64)
+        for key in ("mean_bps", "p_up", "p_flat", "p_down")
+    }
+    return float(
+        max(
+            np.abs(served["mean_bps"] - d.mean_bps).max(),
+            np.abs(served["p_up"] - d.p_up).max(),
+            np.abs(served["p_flat"] - d.p_flat).max(),
+            np.abs(served["p_down"] - d.p_down).max(),
+        )
+    )
 
 
 def replay(
@@ -104,57 +351,72 @@ def replay(
     symbol: str,
     *,
     session_window: str | None = None,
-    timeout_s: float = 600.0,
 ) -> ReplayResult:
-    """Serve ``model_path`` with ash-serve on these ticks and compare with Python."""
-    spec, columns, window = model_bar_spec(model_path, session_window)
-    argv, env = build_command(model_path, stdin=True, session=session_window, log_every=0)
-    argv.append("--emit-bars")
-    lines = [*tick_lines(trades, quotes, symbol), '{"type":"stats"}']
-    completed = subprocess.run(
-        argv,
-        input="\n".join(lines) + "\n",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout_s,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise ReplayError(
-            f"ash-serve exited with {completed.returncode}: {completed.stderr[-2000:]}"
-        )
-    messages = [json.loads(line) for line in completed.stdout.splitlines() if line.strip()]
-    stats = next((m for m in messages if m.get("type") == "stats"), None)
-    if stats is None:
-        raise ReplayError("ash-serve answered no stats line")
+    """One symbol's ticks (the main job's test stretch): :func:`replay_ticks`."""
+    return replay_ticks(model_path, {symbol: (trades, quotes)}, session_window=session_window)
 
-    bars = build_bars(trades, quotes, spec=spec, symbol=symbol)
-    python_values = bars.values[:, [bars.columns.index(c) for c in columns]]
-    rust_bars = [m for m in messages if m.get("type") == "bar"]
-    by_ts = {int(ts): i for i, ts in enumerate(bars.ts_ns)}
-    bars_equal = bool(rust_bars) and all(
-        int(b["ts"]) in by_ts and np.array_equal(python_values[by_ts[int(b["ts"])]], b["values"])
-        for b in rust_bars
-    )
 
-    predictions = [m for m in messages if m.get("type") == "prediction"]
-    max_diff = float("nan")
-    if predictions:
-        ends = np.array([by_ts[int(p["bar_ts"])] + 1 for p in predictions])
-        x = np.stack([python_values[e - window : e] for e in ends]).astype(np.float32)
-        session = cpu_session(model_path)
-        (python_probs,) = session.run(["probs"], {"bars": x})
-        rust_probs = np.array([[h["probs"] for h in p["horizons"]] for p in predictions])
-        max_diff = float(np.abs(rust_probs - python_probs).max())
-    latency = stats.get("latency_us") or {}
-    return ReplayResult(
-        ticks=int(stats.get("ticks_accepted", 0)),
-        bars=len(rust_bars),
-        predictions=len(predictions),
-        bars_equal=bars_equal,
-        max_prob_diff=max_diff,
-        rejected=dict(stats.get("rejected") or {}),
-        latency_p50_us=float(latency.get("p50", float("nan"))),
-        latency_p99_us=float(latency.get("p99", float("nan"))),
-    )
+def read_store_ticks(
+    db: Path, symbol: str, start: pd.Timestamp | None, end: pd.Timestamp | None
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """One symbol's canonical trades and quotes in ``[start, end)`` from a DuckDB store."""
+    from ash.data.sources.store import DuckDBStore
+
+    if not Path(db).is_file():
+        raise ReplayError(f"{db}: no such DuckDB store; import data with `ash data import`")
+    store = DuckDBStore(str(db), read_only=True)
+    try:
+        frames = {
+            kind: store.read_all(kind, [symbol], start, end) if store.has(kind) else None
+            for kind in ("trades", "quotes")
+        }
+    finally:
+        store.close()
+    return frames["trades"], frames["quotes"]
+
+
+def replay_store(
+    run_or_model: Path,
+    db: Path,
+    symbols: Sequence[str],
+    start: str | pd.Timestamp,
+    end: str | pd.Timestamp,
+    *,
+    session_window: str | None = None,
+    bucket_probs: bool = False,
+) -> ReplayResult:
+    """``ash replay``: the store's ticks of ``symbols`` in ``[start, end)`` through ash-serve.
+
+    ``start``/``end`` are dates or times (UTC unless they carry a zone; a bare date ``end`` is
+    exclusive, so ``--start 2013-10-09 --end 2013-10-10`` is one whole day).
+    """
+    if not symbols:
+        raise ReplayError("name at least one symbol to replay")
+    model_path = resolve_model(Path(run_or_model))
+    if session_window is None and Path(run_or_model).is_dir():
+        session_window = run_session(Path(run_or_model))
+    lo, hi = _utc(start), _utc(end)
+    if hi <= lo:
+        raise ReplayError(f"end {hi} is not after start {lo}")
+    feeds: dict[str, tuple[pd.DataFrame | None, pd.DataFrame | None]] = {}
+    for symbol in symbols:
+        trades, quotes = read_store_ticks(db, symbol, lo, hi)
+        if (trades is None or trades.empty) and (quotes is None or quotes.empty):
+            raise ReplayError(f"{db} has no trades or quotes for {symbol!r} in [{lo}, {hi})")
+        feeds[symbol] = (trades, quotes)
+    return replay_ticks(model_path, feeds, session_window=session_window, bucket_probs=bucket_probs)
+
+
+def run_session(run_dir: Path) -> str | None:
+    """The trading window a run's bars were built with (its config's ``bars.session``)."""
+    config = run_dir / "config.yaml"
+    if not config.is_file():
+        return None
+    raw = yaml.safe_load(config.read_text()) or {}
+    session = (raw.get("bars") or {}).get("session")
+    return str(session) if session else None
+
+
+def _utc(value: str | pd.Timestamp) -> pd.Timestamp:
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
