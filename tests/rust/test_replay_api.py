@@ -19,7 +19,8 @@ import pandas as pd
 import pytest
 
 from ash.api.onnx_model import load_model
-from ash.jobs.replay import ReplayError, feed_lines, replay_ticks, serve_stdin
+from ash.jobs.replay import ReplayError, replay_ticks
+from ash.jobs.serve_io import feed_lines, serve_stdin
 from ash.runtime import build_command
 from ash.testing.lean_sample import as_canonical, data_dir, quote_events, trade_ticks
 
@@ -102,10 +103,11 @@ def test_summary_only_lines_carry_the_protocol_version_and_no_buckets(
     argv, env = build_command(contract_fixtures / MODEL, stdin=True, log_every=0)
     served = serve_stdin([*argv, "--summary-only"], env, feed_lines({"SPY": feeds["SPY"]}))
     assert len(served.predictions) == 180 - 8 + 1
-    horizon = served.predictions[0]["horizons"][0]
-    assert served.predictions[0]["protocol"] == 2
-    assert {"mean_bps", "p_up", "p_flat", "p_down", "quantiles"} <= set(horizon)
-    assert "probs" not in horizon and "edges" not in horizon
+    first = served.predictions[0]
+    assert first.protocol == 2
+    assert first.probs is None and first.edges is None
+    assert first.summaries.shape == (3, 4)  # mean, P(up), P(flat), P(down) per horizon
+    assert np.allclose(first.summaries[:, 1:].sum(axis=1), 1.0, atol=1e-4)
 
 
 def test_the_onnx_api_never_imports_torch(

@@ -23,7 +23,7 @@ from ash.bars.builder import build_bars
 from ash.bars.spec import BarSpec
 from ash.bench.graph import SIZES, build
 from ash.export.exporter import export_model
-from ash.jobs.replay import tick_lines
+from ash.jobs.serve_io import tick_lines
 from ash.paths import repo_root
 from ash.testing.lean_sample import as_canonical, data_dir, quote_events, trade_ticks
 from tests.rust.tcp import exchange

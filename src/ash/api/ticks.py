@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from ash.jobs.replay import _utc, read_store_ticks
+from ash.jobs.replay import read_store_ticks, utc_timestamp
 
 
 def as_pandas(frame: Any, name: str) -> pd.DataFrame | None:
@@ -30,4 +30,4 @@ def read_ticks(
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """``(trades, quotes)`` of one symbol in ``[start, end)`` (UTC unless zoned) from a store
     made by ``ash data import``; None for a kind the store does not hold."""
-    return read_store_ticks(Path(db), symbol, _utc(start), _utc(end))
+    return read_store_ticks(Path(db), symbol, utc_timestamp(start), utc_timestamp(end))

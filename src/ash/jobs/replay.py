@@ -11,16 +11,11 @@ and keeps the served forecasts as a tidy table (:mod:`ash.evaluate.forecasts`).
 
 from __future__ import annotations
 
-import contextlib
-import heapq
 import json
-import subprocess
-import tempfile
-import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -28,21 +23,17 @@ import pandas as pd
 import yaml
 
 from ash.bars.builder import build_bars
-from ash.bars.events import QUOTE, TRADE, merge_feeds
 from ash.bars.result import Bars
 from ash.bars.spec import BarSpec
 from ash.data.windows import gather_windows, window_ends
 from ash.decoding import decode
 from ash.evaluate.forecasts import forecast_frame
+from ash.jobs.serve_io import Feeds, feed_lines, serve_stdin
 from ash.onnx_io import cpu_session
 from ash.runtime import build_command, resolve_model
 
 PROB_TOLERANCE = 1e-5
 ONNX_BATCH = 256  # windows per Python ONNX Runtime call (a day of 1 s bars is ~23k windows)
-LATENCY_LEVELS = (0.5, 0.9, 0.99, 0.999)
-
-Feeds = Mapping[str, tuple[pd.DataFrame | None, pd.DataFrame | None]]
-"""symbol -> (trades, quotes): canonical frames (:mod:`ash.data.schema`) of that symbol."""
 
 
 class ReplayError(RuntimeError):
@@ -80,61 +71,6 @@ class ContractModel:
     columns: tuple[str, ...]
     window: int
     horizons_s: tuple[float, ...]
-
-
-def _ns(ts: pd.Series) -> np.ndarray:
-    return ts.to_numpy(dtype="datetime64[ns]").astype(np.int64)
-
-
-def tick_lines(trades: pd.DataFrame | None, quotes: pd.DataFrame | None, symbol: str) -> list[str]:
-    """Canonical trades/quotes as protocol lines, in the bar builder's own arrival order."""
-    return [line for _, line in _timed_lines(trades, quotes, symbol)]
-
-
-def _timed_lines(
-    trades: pd.DataFrame | None, quotes: pd.DataFrame | None, symbol: str
-) -> list[tuple[int, str]]:
-    has_trades = trades is not None and not trades.empty
-    has_quotes = quotes is not None and not quotes.empty
-    stream = merge_feeds(
-        (
-            _ns(trades["ts"]),
-            trades["price"].to_numpy(np.float64),
-            trades["size"].to_numpy(np.float64),
-            trades["side"].to_numpy(np.float64),
-        )
-        if has_trades and trades is not None
-        else None,
-        (
-            _ns(quotes["ts"]),
-            quotes["bid"].to_numpy(np.float64),
-            quotes["ask"].to_numpy(np.float64),
-            quotes["bid_size"].to_numpy(np.float64),
-            quotes["ask_size"].to_numpy(np.float64),
-        )
-        if has_quotes and quotes is not None
-        else None,
-        None,
-    )
-    lines = []
-    for kind, ts, x0, x1, x2, x3 in zip(
-        stream.kind, stream.ts_ns, stream.x0, stream.x1, stream.x2, stream.x3, strict=True
-    ):
-        if kind == TRADE:
-            fields: dict[str, Any] = {"type": "trade", "price": x0, "size": x1, "side": x2}
-        elif kind == QUOTE:
-            fields = {"type": "quote", "bid": x0, "ask": x1, "bid_size": x2, "ask_size": x3}
-        else:
-            raise ReplayError(f"unexpected event kind {kind} in a trades/quotes replay")
-        lines.append((int(ts), json.dumps({**fields, "symbol": symbol, "ts": int(ts)})))
-    return lines
-
-
-def feed_lines(feeds: Feeds) -> Iterator[str]:
-    """Every symbol's lines interleaved by timestamp; each symbol keeps its own arrival order."""
-    per_symbol = [_timed_lines(t, q, s) for s, (t, q) in feeds.items()]
-    for _, line in heapq.merge(*per_symbol, key=lambda item: item[0]):
-        yield line
 
 
 def _metadata(session: ort.InferenceSession) -> dict[str, Any]:
@@ -197,62 +133,6 @@ def onnx_outputs(
     return np.concatenate(probs), np.concatenate(edges)
 
 
-@dataclass
-class _Served:
-    """What ash-serve answered, parsed as it streamed."""
-
-    bars: dict[str, dict[int, list[float]]] = field(default_factory=dict)
-    predictions: list[dict[str, Any]] = field(default_factory=list)
-    stats: dict[str, Any] | None = None
-    lines: int = 0
-
-
-def _write_lines(stream: IO[str], lines: Iterator[str], count: list[int]) -> None:
-    # A broken pipe means ash-serve died: its exit status and stderr say why.
-    with contextlib.suppress(BrokenPipeError):
-        for line in lines:
-            stream.write(line + "\n")
-            count[0] += 1
-        stream.write('{"type":"stats"}\n')
-    with contextlib.suppress(BrokenPipeError):
-        stream.close()
-
-
-def serve_stdin(argv: list[str], env: dict[str, str], lines: Iterator[str]) -> _Served:
-    """Feed ``lines`` to ``ash-serve --stdin`` and parse its answers while it runs."""
-    served = _Served()
-    count = [0]
-    with tempfile.TemporaryFile("w+") as errors:
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True, env=env
-        )
-        assert proc.stdin is not None and proc.stdout is not None
-        writer = threading.Thread(target=_write_lines, args=(proc.stdin, lines, count))
-        writer.start()
-        for raw in proc.stdout:
-            if not raw.strip():
-                continue
-            message = json.loads(raw)
-            kind = message.get("type")
-            if kind == "bar":
-                served.bars.setdefault(message["symbol"], {})[int(message["ts"])] = message[
-                    "values"
-                ]
-            elif kind == "prediction":
-                served.predictions.append(message)
-            elif kind == "stats":
-                served.stats = message
-        writer.join()
-        code = proc.wait()
-        if code != 0:
-            errors.seek(0)
-            raise ReplayError(f"ash-serve exited with {code}: {errors.read()[-2000:]}")
-    served.lines = count[0]
-    if served.stats is None:
-        raise ReplayError("ash-serve answered no stats line")
-    return served
-
-
 def replay_ticks(
     model_path: Path,
     feeds: Feeds,
@@ -285,11 +165,13 @@ def replay_ticks(
     max_diff = max_summary = float("nan")
     frame = None
     if predictions:
-        rust_probs = np.array([[h["probs"] for h in p["horizons"]] for p in predictions])
-        rust_edges = np.array([[h["edges"] for h in p["horizons"]] for p in predictions])
+        if any(p.probs is None or p.edges is None for p in predictions):
+            raise ReplayError("ash-serve answered summaries only; the replay needs probs/edges")
+        rust_probs = np.stack([p.probs for p in predictions if p.probs is not None])
+        rust_edges = np.stack([p.edges for p in predictions if p.edges is not None])
         python_probs = np.empty_like(rust_probs, dtype=np.float32)
-        symbols = np.array([p["symbol"] for p in predictions], dtype=object)
-        bar_ts = np.array([int(p["bar_ts"]) for p in predictions], dtype=np.int64)
+        symbols = np.array([p.symbol for p in predictions], dtype=object)
+        bar_ts = np.array([p.bar_ts for p in predictions], dtype=np.int64)
         for symbol in np.unique(symbols):
             rows = np.flatnonzero(symbols == symbol)
             by_ts, values = python[str(symbol)]
@@ -302,7 +184,8 @@ def replay_ticks(
             ends = np.array([by_ts[int(t)] for t in bar_ts[rows]], dtype=np.int64)
             python_probs[rows] = onnx_outputs(session, values, ends, model.window)[0]
         max_diff = float(np.abs(rust_probs - python_probs).max())
-        max_summary = _summary_diff(predictions, rust_probs, rust_edges)
+        served_summaries = np.stack([p.summaries for p in predictions])
+        max_summary = _summary_diff(served_summaries, rust_probs, rust_edges)
         frame = forecast_frame(
             bar_ts, symbols, model.horizons_s, rust_probs, rust_edges, bucket_probs=bucket_probs
         )
@@ -326,22 +209,13 @@ def replay_ticks(
     )
 
 
-def _summary_diff(predictions: list[dict[str, Any]], probs: np.ndarray, edges: np.ndarray) -> float:
-    """Largest gap between the served mean/P(up/flat/down) and :mod:`ash.decoding` of the served
-    probabilities: the Rust decoder and the Python one give the same summaries (one definition)."""
+def _summary_diff(served: np.ndarray, probs: np.ndarray, edges: np.ndarray) -> float:
+    """Largest gap between the served mean/P(up/flat/down) ``[N, H, 4]`` and
+    :mod:`ash.decoding` of the served probabilities: the Rust decoder and the Python one give
+    the same summaries (one definition)."""
     d = decode(probs, edges)
-    served = {
-        key: np.array([[h[key] for h in p["horizons"]] for p in predictions], dtype=np.float64)
-        for key in ("mean_bps", "p_up", "p_flat", "p_down")
-    }
-    return float(
-        max(
-            np.abs(served["mean_bps"] - d.mean_bps).max(),
-            np.abs(served["p_up"] - d.p_up).max(),
-            np.abs(served["p_flat"] - d.p_flat).max(),
-            np.abs(served["p_down"] - d.p_down).max(),
-        )
-    )
+    mine = np.stack([d.mean_bps, d.p_up, d.p_flat, d.p_down], axis=-1)
+    return float(np.abs(served - mine).max())
 
 
 def replay(
@@ -360,6 +234,8 @@ def read_store_ticks(
     db: Path, symbol: str, start: pd.Timestamp | None, end: pd.Timestamp | None
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """One symbol's canonical trades and quotes in ``[start, end)`` from a DuckDB store."""
+    # Here, not at the top: the store's package reads ash.interfaces, which imports torch, and
+    # the ONNX predictor (ash.load_model) imports this module without needing torch or a store.
     from ash.data.sources.store import DuckDBStore
 
     if not Path(db).is_file():
@@ -395,7 +271,7 @@ def replay_store(
     model_path = resolve_model(Path(run_or_model))
     if session_window is None and Path(run_or_model).is_dir():
         session_window = run_session(Path(run_or_model))
-    lo, hi = _utc(start), _utc(end)
+    lo, hi = utc_timestamp(start), utc_timestamp(end)
     if hi <= lo:
         raise ReplayError(f"end {hi} is not after start {lo}")
     feeds: dict[str, tuple[pd.DataFrame | None, pd.DataFrame | None]] = {}
@@ -417,6 +293,6 @@ def run_session(run_dir: Path) -> str | None:
     return str(session) if session else None
 
 
-def _utc(value: str | pd.Timestamp) -> pd.Timestamp:
+def utc_timestamp(value: str | pd.Timestamp) -> pd.Timestamp:
     ts = pd.Timestamp(value)
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
