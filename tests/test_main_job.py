@@ -171,7 +171,9 @@ def test_api_forecasts_equal_ash_replay_forecasts(main_job: MainJob, tmp_path: P
     for forecaster in (ash.load_run(run_dir), ash.load_model(run_dir)):
         mine = forecaster.predict(trades, quotes, symbol="SPY")
         joined = mine.merge(served, on=KEYS, suffixes=("", "_rust"))
-        assert len(joined) == len(mine) == len(served) > 0
+        # Every served forecast has its twin; the API also predicts on empty (forward-filled)
+        # bars that ash-serve finishes together with the next one and predicts only on the newest.
+        assert len(joined) == len(served) > 0 and len(mine) >= len(served)
         for column in ("p_up", "p_flat", "p_down"):
             assert np.abs(joined[column] - joined[f"{column}_rust"]).max() <= 1e-5
         assert np.abs(joined["mean_bps"] - joined["mean_bps_rust"]).max() <= 1e-4
