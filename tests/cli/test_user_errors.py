@@ -55,8 +55,13 @@ def test_bad_run_folder_and_missing_files(tmp_path: Path) -> None:
     assert "nope is not a folder" in line
     line = _one_error_line(run_ash("export", str(tmp_path), cwd=tmp_path))
     assert str(tmp_path) in line
-    line = _one_error_line(run_ash("validate", str(tmp_path / "missing.yaml"), cwd=tmp_path))
-    assert "missing.yaml" in line
+    # A config error lists each problem on its own line under one `error:` heading.
+    done = run_ash("validate", str(tmp_path / "missing.yaml"), cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert (
+        done.stderr.startswith("error: ")
+        and "missing.yaml: <root>: experiment file not found" in done.stderr
+    )
 
 
 def test_data_import_of_a_missing_path_prints_markup_not_tags(tmp_path: Path) -> None:
