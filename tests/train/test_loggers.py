@@ -56,3 +56,24 @@ def test_mlflow_and_tensorboard_receive_the_run_folders_metrics(
     expected = [(r["epoch"], pytest.approx(r["train_loss"], rel=1e-6)) for r in history]
     assert train_loss == expected
     assert "final/nll_h5" in events.Tags()["scalars"]
+
+
+def test_mlflow_logger_keeps_finite_numbers_and_marks_a_failed_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    from ash.train.loggers import Loggers, MlflowLogger
+
+    store = f"file://{tmp_path / 'mlruns'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    logger = MlflowLogger(tmp_path / "run", "unit", {"train": {"epochs": 3}, "name": "unit"})
+    loggers = Loggers([logger])
+    loggers.log_epoch(1, {"val_nll": 2.5, "samples_per_s": float("nan"), "ok": True})
+    loggers.close(failed=True)
+    loggers.close()  # a second close is harmless
+    run = MlflowClient(tracking_uri=store).get_run(logger.run_id)
+    assert run.info.status == "FAILED"
+    assert run.data.params == {"train.epochs": "3", "name": "unit"}
+    assert run.data.metrics == {"val_nll": 2.5}  # NaN and booleans are not metrics

@@ -25,7 +25,7 @@ TENSORBOARD_DIR = "tensorboard"
 class MetricsLogger(Protocol):
     def log_epoch(self, epoch: int, metrics: Mapping[str, float]) -> None: ...
     def log_final(self, metrics: Mapping[str, float]) -> None: ...
-    def close(self) -> None: ...
+    def close(self, failed: bool = False) -> None: ...
 
 
 def _finite(metrics: Mapping[str, Any]) -> dict[str, float]:
@@ -72,8 +72,8 @@ class MlflowLogger:
         for key, value in _finite(metrics).items():
             self._client.log_metric(self.run_id, f"final_{key}", value)
 
-    def close(self) -> None:
-        self._client.set_terminated(self.run_id)
+    def close(self, failed: bool = False) -> None:
+        self._client.set_terminated(self.run_id, status="FAILED" if failed else "FINISHED")
 
 
 class TensorBoardLogger:
@@ -92,7 +92,7 @@ class TensorBoardLogger:
             self._writer.add_scalar(f"final/{key}", value, global_step=0)
         self._writer.flush()
 
-    def close(self) -> None:
+    def close(self, failed: bool = False) -> None:
         self._writer.close()
 
 
@@ -110,10 +110,11 @@ class Loggers:
         for logger in self._loggers:
             logger.log_final(metrics)
 
-    def close(self) -> None:
+    def close(self, failed: bool = False) -> None:
+        """End every logger (MLflow marks a failed training's run FAILED)."""
         loggers, self._loggers = self._loggers, []
         for logger in loggers:
-            logger.close()
+            logger.close(failed)
 
 
 def make_loggers(

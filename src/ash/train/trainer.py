@@ -502,6 +502,7 @@ def train_fold(
     try:
         return trainer.train(on_epoch)
     except BaseException:
+        trainer.loggers.close(failed=True)
         # A run that never reached its first checkpoint cannot be resumed: leave no empty folder.
         never_started = not (trainer.run_dir / runs.CHECKPOINTS / runs.LAST).exists()
         if trainer.made_run_dir and never_started:
