@@ -2,6 +2,7 @@
 # Every check the project has: lint, types, Python tests, Rust tests. Set-up runs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+trap 'echo "== make test took $SECONDS s"' EXIT
 scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
@@ -17,7 +18,9 @@ if [ -f inference-rs/Cargo.toml ]; then
 fi
 echo "== pytest ($(python --version))"
 workers=${ASH_TEST_WORKERS:-2}
+started=$SECONDS
 pytest -n "$workers" --dist loadgroup "$@"
+echo "== pytest ($(python --version)) took $((SECONDS - started)) s"
 
 # The suite again on each newer Python in ASH_EXTRA_PYTHONS (default 3.12; "" skips), each in its
 # own venv beside .venv; the Rust binary built above is shared.
@@ -43,5 +46,7 @@ for version in ${ASH_EXTRA_PYTHONS-3.12}; do
     venv=".venv-py$version"
     ASH_VENV="$venv" ASH_PYTHON="$interpreter" ASH_SKIP_RUST=1 scripts/setup.sh
     echo "== pytest ($("$venv/bin/python" --version))"
+    started=$SECONDS
     PATH="$PWD/$venv/bin:$PATH" "$venv/bin/python" -m pytest -n "$workers" --dist loadgroup "$@"
+    echo "== pytest ($("$venv/bin/python" --version)) took $((SECONDS - started)) s"
 done

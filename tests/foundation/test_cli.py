@@ -44,6 +44,8 @@ def test_plugins_lists_template_and_broken_plugin(fixture_plugins: Path) -> None
     assert "template_mlp" in out and "ash-plugin-template" in out and "0.1.0" in out
     assert "broken plugins" in out
     assert "ash-fixture-broken-import" in out and "ModuleNotFoundError" in out
+    headings = {line.strip() for line in out.splitlines()}
+    assert {"sources", "losses", "backbones", "feature builders"} <= headings  # not "losss"
 
 
 def test_plugins_json_is_machine_readable(fixture_plugins: Path) -> None:

@@ -53,3 +53,49 @@ def test_the_venv_can_install_plugins() -> None:
     bin_dir = Path(sys.executable).parent
     assert (bin_dir / "pip").is_file() or _installed("pip")
     assert (bin_dir / "uv").is_file()
+
+
+def _requirement_closure(root: str, extras: set[str]) -> set[str]:
+    """Every distribution the installed ``root[extras]`` needs, transitively, on this machine
+    (markers evaluated here): what a fresh set-up resolves and downloads."""
+    seen: set[tuple[str, frozenset[str]]] = set()
+    todo: list[tuple[str, set[str]]] = [(root, extras)]
+    while todo:
+        name, wanted = todo.pop()
+        key = (name.lower().replace("_", "-"), frozenset(wanted))
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            requires = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for line in requires:
+            req = Requirement(line)
+            env_extras = wanted or {""}
+            if req.marker is None or any(req.marker.evaluate({"extra": e}) for e in env_extras):
+                todo.append((req.name, set(req.extras)))
+    return {name for name, _ in seen}
+
+
+def test_a_cpu_set_up_resolves_no_gpu_wheel() -> None:
+    """The dependencies scripts/setup.sh installs without ASH_GPU: onnxruntime, never the 256 MB
+    onnxruntime-gpu wheel, anywhere in the dependency tree."""
+    if os.environ.get("ASH_GPU") == "1":
+        return
+    closure = _requirement_closure("ash", {"dev"})
+    assert "onnxruntime" in closure and "torch" in closure
+    assert "onnxruntime-gpu" not in closure
+    assert "onnxruntime-gpu" in _requirement_closure("ash", {"gpu"})
+
+
+def test_the_rust_runtime_loads_the_installed_wheels_library() -> None:
+    """``python -m ash.runtime_lib`` (ORT_DYLIB_PATH of ash-serve) is a file of whichever
+    ONNX Runtime wheel is installed."""
+    from ash.runtime_lib import onnxruntime_library
+
+    lib = onnxruntime_library()
+    owner = next(d for d in ("onnxruntime", "onnxruntime-gpu") if _installed(d))
+    files = importlib.metadata.distribution(owner).files or []
+    owned = {Path(str(f.locate())).resolve() for f in files if "libonnxruntime" in f.name}
+    assert lib in owned, f"{lib} is not a file of the installed {owner} wheel"

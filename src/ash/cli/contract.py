@@ -9,7 +9,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ash.export.validate import DEFAULT_MEMORY_BUDGET_BYTES, validate_model
+# ash.export.validate's DEFAULT_MEMORY_BUDGET_BYTES in MiB, written out so that `ash --help` does
+# not import the exporter (torch); tests/cli/test_startup.py checks that the two agree.
+DEFAULT_MEMORY_BUDGET_MB = 256.0
 
 app = typer.Typer(
     name="contract",
@@ -32,9 +34,11 @@ def check(
             min=1e-6,
             help="Models whose declared sizes need more memory than this to check are refused.",
         ),
-    ] = DEFAULT_MEMORY_BUDGET_BYTES / (1 << 20),
+    ] = DEFAULT_MEMORY_BUDGET_MB,
 ) -> None:
     """Check MODEL against the contract; list every violation with its stable code."""
+    from ash.export.validate import validate_model
+
     console = Console(highlight=False, soft_wrap=True)
     violations = validate_model(model, memory_budget_bytes=int(memory_budget_mb * (1 << 20)))
     if not violations:

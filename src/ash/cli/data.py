@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from ash.cli.consoles import console, err_console
 from ash.data.sources.report import DataError
@@ -74,7 +75,7 @@ def import_cmd(
             console=err_console,
         )
     except DataError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     for r in results:
         console.print(r.line(), highlight=False, markup=False)
@@ -104,7 +105,7 @@ def profile_cmd(
     try:
         result = profile_store(db, out, gap_seconds=gap_seconds, jump_sigma=jump_sigma)
     except DataError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     console.print(f"wrote {result.dictionary}", highlight=False)
     console.print(f"wrote {result.report}", highlight=False)

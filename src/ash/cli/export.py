@@ -22,6 +22,7 @@ def export(
     fp16: Annotated[bool, typer.Option("--fp16", help="Also write model.fp16.onnx.")] = False,
 ) -> None:
     """Export a run's final model to the ONNX contract v1 (docs/contract.md)."""
+    from ash import progress
     from ash.checkpoint import CheckpointError
     from ash.export.exporter import ExportError
     from ash.export.parity import ParityError
@@ -31,10 +32,17 @@ def export(
 
     console = Console(highlight=False, soft_wrap=True)
     try:
-        done = export_run(run, validate=validate, optimize=optimize, fp16=fp16)
+        with progress.step(f"export of {run} to ONNX") as shown:
+            done = export_run(run, validate=validate, optimize=optimize, fp16=fp16)
+            worst = max(
+                (r.max_abs_diff for r in (done.parity, done.fp16_parity) if r), default=None
+            )
+            shown.summary = "contract v1" + (
+                f", parity max |Δprob| {worst:.1e}" if worst is not None else ", parity not checked"
+            )
     except (ExportError, ContractViolationError, ParityError, RunError, CheckpointError) as exc:
         Console(stderr=True, highlight=False, soft_wrap=True).print(
-            f"[red]export failed[/red]: {escape(str(exc))}"
+            f"[bold red]error:[/] export failed: {escape(str(exc))}"
         )
         raise typer.Exit(1) from exc
     result = done.result
@@ -43,9 +51,10 @@ def export(
         if variant is not None:
             console.print(f"wrote {escape(str(variant))}")
     for name, lat in result.latency_ms.items():
+        # escape: rich would take "[model.onnx]" for a style tag and drop it
         console.print(
-            f"  ORT 1 thread batch 1 [{name}]: p50 {lat['p50_ms']:.3f} ms, "
-            f"p99 {lat['p99_ms']:.3f} ms"
+            escape(f"  ORT 1 thread batch 1 [{name}]: ")
+            + f"p50 {lat['p50_ms']:.3f} ms, p99 {lat['p99_ms']:.3f} ms"
         )
     if done.windows_source:
         console.print(f"parity checked on {escape(done.windows_source)}")

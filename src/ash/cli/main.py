@@ -1,4 +1,9 @@
-"""The `ash` command line: one entry point, one sub-command per job."""
+"""The `ash` command line: one entry point, one sub-command per job.
+
+Starts in well under a second: this module and the command modules import only typer and rich
+at import time; each command imports what it needs (torch, pandas, optuna...) when it runs.
+tests/cli/test_startup.py holds every module to that.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +11,21 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
 
-from ash import __version__
 from ash.cli import contract as contract_cli
 from ash.cli import data as data_cli
 from ash.cli.consoles import console, err_console
+from ash.cli.errors import UserErrorGroup, request_debug
 from ash.cli.evaluate import evaluate_command
 from ash.cli.export import export as export_command
-from ash.cli.plugins_cmd import print_plugins
 from ash.cli.replay import replay_command
+from ash.cli.serve import SERVE_CONTEXT
 from ash.cli.serve import serve as serve_command
 from ash.cli.train import train_command
 from ash.cli.tune import tune as tune_command
-from ash.config import ConfigError, load_experiment
-from ash.paths import repo_root
-from ash.registry import get_registry
 
 app = typer.Typer(
+    cls=UserErrorGroup,
     name="ash",
     help=(
         "ash: a plugin-registry model factory for probabilistic price prediction.\n\n"
@@ -50,6 +52,8 @@ SetOption = Annotated[
 
 def _version(value: bool) -> None:
     if value:
+        from ash import __version__
+
         console.print(f"ash {__version__}")
         raise typer.Exit()
 
@@ -59,8 +63,14 @@ def main(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Show an error's full traceback (default: one line)."),
+    ] = False,
 ) -> None:
     """ash command line."""
+    if debug:
+        request_debug()
 
 
 @app.command()
@@ -72,6 +82,9 @@ def plugins(
     Plugins that failed to load are listed with their error; they do not affect experiments
     that do not use them.
     """
+    from ash.cli.plugins_cmd import print_plugins
+    from ash.registry import get_registry
+
     print_plugins(get_registry(), console, as_json)
 
 
@@ -85,8 +98,10 @@ def validate(
     The data source is opened as training would open it, so a missing store, a file that is not
     a DuckDB database or an empty Lean folder is reported here.
     """
+    import yaml
     from rich.markup import escape
 
+    from ash.config import ConfigError, load_experiment
     from ash.data.sources.report import DataError
     from ash.pipeline import check_source
 
@@ -122,7 +137,9 @@ def demo(
     where the report is and a table of the model against the baselines per horizon, plus the
     latency of the Rust runtime serving the exported model.
     """
+    from ash.config import ConfigError
     from ash.jobs.main_job import run_main_job
+    from ash.paths import repo_root
 
     repo = repo_root()
     chosen = experiment or repo / "configs" / ("default.yaml" if synthetic else "spy.yaml")
@@ -166,7 +183,7 @@ app.add_typer(contract_cli.app, name="contract", help="Check models against the 
 app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
 app.command("export")(export_command)
-app.command("serve")(serve_command)
+app.command("serve", context_settings=SERVE_CONTEXT)(serve_command)
 app.command("tune")(tune_command)
 app.command("replay")(replay_command)
 

@@ -8,12 +8,13 @@ from typing import Annotated
 import typer
 
 from ash.cli.consoles import console, err_console
-from ash.config import ConfigError, load_experiment
+from ash.cli.errors import reports_user_errors
 
 app = typer.Typer(help="Train a model.", no_args_is_help=True, pretty_exceptions_enable=False)
 
 
 @app.command("train")
+@reports_user_errors
 def train_command(
     experiment: Annotated[
         Path | None,
@@ -39,52 +40,42 @@ def train_command(
 
     Under torchrun every process trains a shard of each global batch (DDP); only rank 0 writes.
     """
-    from rich.markup import escape
-
     from ash import runs
-    from ash.checkpoint import CheckpointError
-    from ash.data.sources.report import DataError
-    from ash.evaluate import evaluate_run
+    from ash.cli.evaluate import evaluate_with_progress
+    from ash.config import load_experiment
     from ash.jobs.walkforward import run_walk_forward
     from ash.train import run_training
     from ash.train.distributed import launched_by_torchrun
 
-    try:
-        if resume is not None:
-            if (resume / "folds").is_dir():
-                raise runs.RunError(
-                    f"{resume} is a walk-forward run; its folds cannot be resumed as one run — "
-                    "resume a fold (--resume RUN/folds/fold_k) or train again"
+    if resume is not None:
+        if (resume / "folds").is_dir():
+            raise runs.RunError(
+                f"{resume} is a walk-forward run; its folds cannot be resumed as one run — "
+                "resume a fold (--resume RUN/folds/fold_k) or train again"
+            )
+        resolved = runs.load_config(resume)
+        if experiment is not None:
+            given = load_experiment(experiment, overrides).to_dict()
+            if given != resolved.to_dict():
+                err_console.print(
+                    f"[yellow]note:[/] resuming with {resume / runs.CONFIG_FILE}; it differs "
+                    f"from {experiment} (the run's own config wins)"
                 )
-            resolved = runs.load_config(resume)
-            if experiment is not None:
-                given = load_experiment(experiment, overrides).to_dict()
-                if given != resolved.to_dict():
-                    err_console.print(
-                        f"[yellow]note:[/] resuming with {resume / runs.CONFIG_FILE}; it differs "
-                        f"from {experiment} (the run's own config wins)"
-                    )
-        elif experiment is None:
-            err_console.print("[bold red]error:[/] give an EXPERIMENT file or --resume RUN_DIR")
-            raise typer.Exit(code=2)
-        else:
-            resolved = load_experiment(experiment, overrides)
-    except (ConfigError, runs.RunError) as exc:
-        message = exc.format() if isinstance(exc, ConfigError) else str(exc)
-        err_console.print(f"[bold red]error:[/] {message}", highlight=False)
-        raise typer.Exit(code=1) from None
+    elif experiment is None:
+        err_console.print("[bold red]error:[/] give an EXPERIMENT file or --resume RUN_DIR")
+        raise typer.Exit(code=2)
+    else:
+        resolved = load_experiment(experiment, overrides)
 
-    try:
-        if resolved.experiment.split.walk_forward_folds > 0 and resume is None:
-            table = run_walk_forward(resolved, run_dir=run_dir, progress=progress)
-            console.print(f"walk-forward over {table['n_folds']} folds done")
-            return
-        result = run_training(
-            resolved, run_dir=resume or run_dir, resume=resume is not None, progress=progress
-        )
-    except (CheckpointError, DataError) as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(code=1) from None
+    # A bad config or run folder, a store without data, a bad checkpoint: one line each, from
+    # the CLI's error handler (ash.cli.errors).
+    if resolved.experiment.split.walk_forward_folds > 0 and resume is None:
+        table = run_walk_forward(resolved, run_dir=run_dir, progress=progress)
+        console.print(f"walk-forward over {table['n_folds']} folds done")
+        return
+    result = run_training(
+        resolved, run_dir=resume or run_dir, resume=resume is not None, progress=progress
+    )
     is_worker = launched_by_torchrun() and _rank() != 0
     if is_worker:
         return
@@ -98,7 +89,7 @@ def train_command(
         )
     )
     if evaluate:
-        evaluate_run(result.run_dir)
+        evaluate_with_progress(result.run_dir)
         console.print(f"report: {result.run_dir / runs.REPORT_FILE}")
 
 

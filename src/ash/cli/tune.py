@@ -11,11 +11,9 @@ import logging
 from pathlib import Path
 from typing import Annotated
 
-import optuna
 import typer
 
 from ash.cli.consoles import console, err_console
-from ash.config import ConfigError
 
 
 def tune(
@@ -51,6 +49,9 @@ def tune(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every trial.")] = False,
 ) -> None:
     """Tune an experiment: latency-first pruning, per-epoch pruning, best trial as YAML."""
+    import optuna
+
+    from ash.config import ConfigError
     from ash.runtime import ServeError
     from ash.tune.objective import ObjectiveMetricError
     from ash.tune.runner import TuneOptions, run_tune

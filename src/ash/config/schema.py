@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from itertools import pairwise
 from typing import Any, Literal
 
@@ -121,6 +122,21 @@ class TrainConfig(StrictModel):
         "window, the exported graph's way; builders that cannot be cached always are).",
     )
     checkpoint_every_steps: int = Field(200, ge=1)
+    loggers: list[Literal["mlflow", "tensorboard"]] = Field(
+        default_factory=list,
+        description="Mirror epoch and final metrics to MLflow ($MLFLOW_TRACKING_URI) and/or "
+        "TensorBoard (RUN/tensorboard/); the run folder stays the source of truth.",
+    )
+
+    @field_validator("loggers")
+    @classmethod
+    def _loggers_installed(cls, names: list[str]) -> list[str]:
+        if len(set(names)) != len(names):
+            raise ValueError(f"each logger at most once, got {names}")
+        for name in names:
+            if importlib.util.find_spec(name) is None:  # the module is named like the logger
+                raise ValueError(f"the {name} logger needs its library: pip install 'ash[{name}]'")
+        return names
 
 
 class EvaluateConfig(StrictModel):

@@ -9,6 +9,7 @@ DDP under torchrun, and per-horizon temperature calibration of the best weights 
 from __future__ import annotations
 
 import math
+import shutil
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -19,9 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
-from ash import runs
+from ash import progress, runs
 from ash.checkpoint import CheckpointError, load_checkpoint, load_weights, save_checkpoint
 from ash.components.discretizers.base import bucketize
 from ash.config.resolve import ResolvedExperiment
@@ -35,6 +35,7 @@ from ash.train import distributed as ddp
 from ash.train.calibration import calibrate
 from ash.train.device import select_device, select_precision
 from ash.train.history import write_history
+from ash.train.loggers import Loggers, make_loggers
 from ash.train.metadata import run_metadata
 from ash.train.run_info import device_name, record_throughput
 from ash.train.schedule import warmup_cosine
@@ -98,6 +99,8 @@ class Trainer:
         self.cfg = self.exp.train
         self.progress = progress
         self.fold = fold
+        self.made_run_dir = False  # a folder of our own, removed if training never starts
+        self.loggers = Loggers()  # train.loggers, started by setup() on the main process
         if self.cfg.threads:
             torch.set_num_threads(self.cfg.threads)
         self.ctx = ddp.setup(select_device(self.cfg.device))
@@ -125,6 +128,7 @@ class Trainer:
         if self.ctx.is_main:
             if run_dir is None:
                 made = runs.new_run_dir(self.exp.name)
+                self.made_run_dir = True
             else:
                 made = Path(run_dir)
                 (made / runs.CHECKPOINTS).mkdir(parents=True, exist_ok=True)
@@ -133,6 +137,10 @@ class Trainer:
         else:
             name = ""
         return Path(str(ddp.broadcast_object(self.ctx, name)))
+
+    @property
+    def shows_progress(self) -> bool:
+        return self.progress and self.ctx.is_main
 
     def autocast(self) -> AbstractContextManager[Any]:
         if self.amp_dtype is None:
@@ -292,7 +300,12 @@ class Trainer:
     def setup(self) -> nn.Module:
         """Data, fitted model, loss, optimizer and feature source, all on the training device;
         returns the module a training step calls (DDP-wrapped under torchrun)."""
-        self._prepare()
+        with progress.step("data preparation", show=self.shows_progress) as shown:
+            self._prepare()
+            shown.summary = (
+                f"{len(self.bars):,} bars, {self.n_epoch:,} training windows per epoch, "
+                f"{len(self.val_ends):,} validation windows"
+            )
         if not self.resume:
             fit_data_dependent(self.model, self.prepared, self.exp.seed)
         # Everything the step touches moves here (the loss's class weights are a buffer).
@@ -319,6 +332,10 @@ class Trainer:
             self.start_epoch, self.start_batch = self._restore()
         elif self.ctx.is_main:
             self._write_metadata()
+        if self.ctx.is_main:
+            self.loggers = make_loggers(
+                self.cfg.loggers, self.run_dir, self.exp.name, self.resolved.to_dict()
+            )
         net: nn.Module = _LogitsAndEdges(self.model, self.source)
         if self.ctx.enabled:
             net = nn.parallel.DistributedDataParallel(
@@ -331,7 +348,11 @@ class Trainer:
         train_ends = torch.as_tensor(self.prepared.samples.train, device=self.device)
         epoch, start_batch = self.start_epoch, self.start_batch
         while epoch < self.cfg.epochs and not self.stopped:
-            self._run_epoch(net, train_ends, epoch, start_batch, on_epoch)
+            title = f"epoch {epoch + 1}/{self.cfg.epochs}"
+            with progress.step(
+                title, total=self.steps_per_epoch, done=start_batch, show=self.shows_progress
+            ) as bar:
+                self._run_epoch(net, train_ends, epoch, start_batch, on_epoch, bar)
             start_batch = 0
             epoch += 1
         return self._finish()
@@ -343,18 +364,11 @@ class Trainer:
         epoch: int,
         start_batch: int,
         on_epoch: Callable[[int, dict[str, float]], None] | None,
+        bar: progress.Step,
     ) -> None:
         order = torch.randperm(len(train_ends), generator=epoch_generator(self.exp.seed, epoch))
         order = order[: self.n_epoch].to(self.device)
         bs = self.cfg.batch_size
-        bar = tqdm(
-            total=self.steps_per_epoch,
-            initial=start_batch,
-            desc=f"epoch {epoch + 1}/{self.cfg.epochs}",
-            disable=not (self.progress and self.ctx.is_main),
-            leave=False,
-            dynamic_ncols=True,
-        )
         if start_batch == 0:
             self.epoch_loss_sum, self.epoch_loss_count = 0.0, 0
         started, n_samples = time.perf_counter(), 0
@@ -367,11 +381,10 @@ class Trainer:
             n_samples += len(global_idx)
             self.epoch_loss_sum += loss
             self.epoch_loss_count += 1
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss:.4f}", lr=f"{self.scheduler.get_last_lr()[0]:.2e}")
+            bar.advance(detail=f"loss {loss:.4f}  lr {self.scheduler.get_last_lr()[0]:.2e}")
             if self.step % self.cfg.checkpoint_every_steps == 0:
                 self._save_last(epoch, batch + 1)
-        bar.close()
+        bar.detail("validation")
         seconds = time.perf_counter() - started  # the float() of each step's loss synchronizes
         val = self._validation_nll(bs * EVAL_BATCH_MULTIPLE)
         row: dict[str, Any] = {
@@ -394,15 +407,14 @@ class Trainer:
         else:
             self.bad_epochs += 1
         self.stopped = self.bad_epochs >= self.cfg.patience
+        bar.summary = f"train {row['train_loss']:.4f}  val nll {val['nll']:.4f}" + (
+            "  * best" if improved else ""
+        )
         self._save_last(epoch + 1, 0)
         if self.ctx.is_main:
             write_history(self.run_dir, self.history)
             record_throughput(self.run_dir, self.history)
-            if self.progress:
-                tqdm.write(
-                    f"epoch {epoch + 1}: train {row['train_loss']:.4f}  val nll {val['nll']:.4f}"
-                    + ("  *" if improved else "")
-                )
+            self.loggers.log_epoch(epoch + 1, row)
         if on_epoch is not None:
             on_epoch(epoch, val)
 
@@ -428,17 +440,22 @@ class Trainer:
         best_path = self.run_dir / runs.CHECKPOINTS / runs.BEST
         best = load_checkpoint(best_path, self.device)
         load_weights(self.model, best.get("model"), best_path)
-        scores = score_windows(
-            self.model,
-            self.bars,
-            self.returns,
-            self.val_ends,
-            batch_size=self.cfg.batch_size * EVAL_BATCH_MULTIPLE,
-            autocast=self.autocast,
-            logits="parts",
-            source=self.source,
-        )
-        val_metrics = calibrate(self.model, scores, self.horizons)
+        with progress.step("calibration", show=self.shows_progress) as shown:
+            scores = score_windows(
+                self.model,
+                self.bars,
+                self.returns,
+                self.val_ends,
+                batch_size=self.cfg.batch_size * EVAL_BATCH_MULTIPLE,
+                autocast=self.autocast,
+                logits="parts",
+                source=self.source,
+            )
+            val_metrics = calibrate(self.model, scores, self.horizons)
+            shown.summary = "temperature per horizon " + ", ".join(
+                f"{s:g} s {t:.3f}"
+                for s, t in zip(self.horizons, self.model.temperature.tolist(), strict=True)
+            )
         val_metrics["best_epoch"] = float(self.best_epoch)
         for seconds, t in zip(self.horizons, self.model.temperature.tolist(), strict=True):
             val_metrics[f"temperature_h{seconds:g}"] = float(t)
@@ -450,6 +467,7 @@ class Trainer:
             )
             runs.write_json(self.run_dir / runs.METRICS_FILE, {"val": val_metrics})
             write_history(self.run_dir, self.history)
+            self.loggers.log_final(val_metrics)
         ddp.barrier(self.ctx)
         return TrainResult(self.run_dir, self.model, val_metrics, list(self.history))
 
@@ -483,5 +501,13 @@ def train_fold(
     trainer = Trainer(resolved, run_dir, resume, progress, fold)
     try:
         return trainer.train(on_epoch)
+    except BaseException:
+        trainer.loggers.close(failed=True)
+        # A run that never reached its first checkpoint cannot be resumed: leave no empty folder.
+        never_started = not (trainer.run_dir / runs.CHECKPOINTS / runs.LAST).exists()
+        if trainer.made_run_dir and never_started:
+            shutil.rmtree(trainer.run_dir, ignore_errors=True)
+        raise
     finally:
+        trainer.loggers.close()
         ddp.teardown(trainer.ctx)
