@@ -364,13 +364,11 @@ def make_splits(
     split: SplitConfig,
     gap_policy: GapPolicy = "reset",
     fold: int | None = None,
+    timezone: str = "America/New_York",
 ) -> Samples:
-    """Chronological train/val/test, or walk-forward fold ``fold`` of ``split.walk_forward_folds``
-    (ash.data.splits: purged by window + longest horizon + embargo).
-
-    Walk-forward folds test on consecutive blocks with an expanding training set; each fold's
-    validation is the last ``val / (train + val)`` of its training block (purged again).
-    """
+    """Train/val/test by fractions or by session dates (``split.dates``, local ``timezone``), or
+    walk-forward fold ``fold`` (:func:`ash.data.splits.split_samples`; purged by window + longest
+    horizon + embargo at every boundary)."""
     ends = sample_ends(data, returns_bps, window, gap_policy)
     if len(ends) == 0:
         raise DataPipelineError(
@@ -378,36 +376,22 @@ def make_splits(
             "shorter model window (fewer steps or shorter feature lookbacks) or more data"
         )
     spans = sample_spans(data, ends, window, max_horizon_bars)
-    common = {"window": window, "max_horizon_bars": max_horizon_bars}
-    common_s = {**common, "bar_seconds": data.bar_seconds}
-    if fold is None:
-        parts = splits.chronological_split(ends, spans, config=split, **common_s)  # type: ignore[arg-type]
-        samples = Samples(parts.train, parts.val, parts.test)
-    else:
-        n_folds = split.walk_forward_folds
-        if not 0 <= fold < n_folds:
-            raise ValueError(f"fold {fold} out of range for {n_folds} walk-forward folds")
-        wf = splits.WalkForwardConfig(
-            n_folds=n_folds, purge_bars=split.purge_bars, embargo_bars=split.embargo_bars
+    try:
+        parts = splits.split_samples(
+            ends,
+            spans,
+            window=window,
+            max_horizon_bars=max_horizon_bars,
+            bar_seconds=data.bar_seconds,
+            config=split,
+            walk_forward_folds=split.walk_forward_folds,
+            walk_forward_step=split.walk_forward_step,
+            fold=fold,
+            timezone=timezone,
         )
-        folds = splits.walk_forward(ends, spans, config=wf, **common_s)  # type: ignore[arg-type]
-        train_ends = folds[fold].train
-        val_share = split.val / (split.train + split.val)
-        inner = splits.SplitConfig(
-            train=1 - val_share,
-            val=val_share,
-            test=0.0,
-            purge_bars=split.purge_bars,
-            embargo_bars=split.embargo_bars,
-        )
-        keep = np.isin(ends, train_ends)
-        parts = splits.chronological_split(
-            ends[keep],
-            SampleSpans(spans.end_ts[keep], spans.first_ts[keep], spans.last_ts[keep]),
-            config=inner,
-            **common_s,  # type: ignore[arg-type]
-        )
-        samples = Samples(parts.train, parts.val, folds[fold].test)
+    except ValueError as exc:
+        raise DataPipelineError(str(exc)) from exc
+    samples = Samples(parts.train, parts.val, parts.test)
     for name, idx in samples.as_dict().items():
         if len(idx) == 0:
             raise DataPipelineError(
@@ -450,7 +434,16 @@ def prepare_data(
     # Without quotes the bar builder sets mid = close; notes() puts that in the run's report.
     reference = exp.bars.reference
     returns = forward_returns_bps(data, reference, steps)
-    samples = make_splits(data, returns, window, max(steps), exp.split, exp.bars.gap_policy, fold)
+    samples = make_splits(
+        data,
+        returns,
+        window,
+        max(steps),
+        exp.split,
+        exp.bars.gap_policy,
+        fold,
+        exp.bars.timezone,
+    )
     return PreparedData(data, returns, tuple(exp.horizons), steps, window, samples, reference)
 
 

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from ash.components.discretizers import (
     OUTER_EDGE_BPS,
     FixedWidthDiscretizer,
+    LatticeDiscretizer,
     LogReturnDiscretizer,
     QuantileDiscretizer,
     VolScaledDiscretizer,
@@ -42,6 +43,7 @@ ALL_EDGES = {
     "quantile": lambda **kw: _edges(QuantileDiscretizer, **kw),
     "vol_scaled": lambda **kw: _edges(VolScaledDiscretizer, **kw),
     "fixed_width": lambda **kw: _edges(FixedWidthDiscretizer, **kw),
+    "lattice": lambda **kw: _edges(LatticeDiscretizer, **kw),
 }
 
 
@@ -227,3 +229,54 @@ def test_fixed_width_snaps_to_odd_half_ticks_and_converts_to_bps() -> None:
 def test_centers_use_mirrored_outer_buckets() -> None:
     edges = torch.tensor([[-OUTER_EDGE_BPS, -1.0, 0.0, 2.0, OUTER_EDGE_BPS]])
     assert centers(edges).tolist() == [[-1.5, -0.5, 1.0, 3.0]]
+
+
+def _priced(prices: list[float], n: int = 3) -> torch.Tensor:
+    """Windows of ``n`` bars whose last mid is each of ``prices``."""
+    bars = make_bars(len(prices), n, ALL_COLUMNS, seed=9)
+    bars[:, -1, ALL_COLUMNS.index("mid")] = torch.tensor(prices, dtype=bars.dtype)
+    return bars
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    prices=st.lists(st.floats(1.0, 2000.0), min_size=1, max_size=4),
+    k=st.integers(2, 40).map(lambda i: 2 * i + 1),
+    range_bps=st.floats(1.0, 200.0),
+)
+def test_lattice_edges_sit_between_reachable_prices(
+    prices: list[float], k: int, range_bps: float
+) -> None:
+    disc = LatticeDiscretizer(LatticeDiscretizer.Config(n_buckets=k, range_bps=range_bps), CTX)
+    bars = _priced(prices)
+    with torch.no_grad():
+        edges = disc(bars).double()
+        m = disc.steps_per_bucket(bars).double()  # [B, H]
+    assert (edges[..., 1:] > edges[..., :-1]).all()  # monotone
+    c = k // 2
+    assert (edges[..., c] < 0).all() and (edges[..., c + 1] > 0).all()  # 0 in the central one
+    assert (m >= 1).all() and (m % 2 == 1).all()  # an odd whole number of steps per bucket
+    p = torch.tensor(prices, dtype=torch.float64)[:, None, None]
+    # every inner edge is half a step off the lattice in price (up to float32 graph rounding)
+    steps = p * torch.expm1(edges[..., 1:-1] / 1e4) / 0.005
+    off = (steps - steps.floor() - 0.5).abs()
+    assert (off <= 2e-3 + 1e-6 * steps.abs()).all()
+    # a return of j whole steps lands in bucket c + round(j / m)
+    for j in range(-3, 4):
+        r = 1e4 * torch.log1p(j * 0.005 / p[..., 0]).expand_as(m)
+        expect = (c + torch.round(torch.tensor(float(j)) / m)).clamp(0, k - 1)
+        assert (bucketize(r, edges) == expect).all()
+
+
+def test_lattice_follows_the_price_level() -> None:
+    disc = LatticeDiscretizer(LatticeDiscretizer.Config(n_buckets=21, range_bps=2.0), CTX)
+    with torch.no_grad():
+        edges = disc(_priced([14.0, 181.0])).double()
+    # at 1 s one bucket per half-cent step: 3.57 bps at $14, 0.28 bps at $181
+    width = edges[:, 0, 11] - edges[:, 0, 10]
+    assert width[0].item() == pytest.approx(1e4 * 0.005 / 14.0, rel=1e-3)
+    assert width[1].item() == pytest.approx(1e4 * 0.005 / 181.0, rel=1e-3)
+    # a window without a price falls back to the configured width
+    with torch.no_grad():
+        fallback = disc(_priced([0.0])).double()
+    assert torch.allclose(fallback[0, :, 11] - fallback[0, :, 10], torch.tensor(0.5).double())

@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from ash.evaluate import metrics as m
-from ash.train.calibration import apply_temperature, fit_temperature
+from ash.train.calibration import (
+    apply_temperature,
+    cross_fit_horizon,
+    fit_temperature,
+    halves,
+    shrink,
+)
 
 
 def _overconfident(n: int = 8000, k: int = 9, factor: float = 3.0) -> tuple[torch.Tensor, ...]:
@@ -50,3 +56,34 @@ def test_shape_mismatch_is_a_precise_error() -> None:
 def test_apply_temperature_rows_sum_to_one() -> None:
     probs = apply_temperature(torch.randn(5, 3, 4), torch.tensor([0.5, 1.0, 2.0]))
     np.testing.assert_allclose(probs.sum(-1).numpy(), 1.0, rtol=1e-6)
+
+
+def _sampled(logits: torch.Tensor, temperature: float, seed: int) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    return torch.multinomial(torch.softmax(logits / temperature, -1), 1, generator=gen)[:, 0]
+
+
+def test_cross_fit_keeps_a_calibration_that_holds_on_held_out_halves() -> None:
+    gen = torch.Generator().manual_seed(0)
+    logits = 3 * torch.randn(4000, 11, generator=gen, dtype=torch.float64)
+    y = _sampled(logits, 2.0, 1)  # the model is over-confident by T = 2 everywhere
+    fit = cross_fit_horizon(logits, None, y)
+    assert fit["shrink"] > 0 and fit["heldout_gain"] > 0
+    assert fit["temperature"] == pytest.approx(2.0 ** fit["shrink"] * 1.0, rel=0.2)
+
+
+def test_cross_fit_drops_a_calibration_the_halves_disagree_on() -> None:
+    gen = torch.Generator().manual_seed(2)
+    logits = 3 * torch.randn(4000, 11, generator=gen, dtype=torch.float64)
+    in_a = halves(len(logits))
+    # half A wants T = 3, half B T = 1/3: each half's fit hurts the other half
+    y = torch.where(in_a, _sampled(logits, 3.0, 3), _sampled(logits, 1 / 3, 4))
+    fit = cross_fit_horizon(logits, None, y)
+    assert fit["shrink"] == 0.0
+    assert (fit["weight"], fit["temperature"]) == (1.0, 1.0)
+
+
+def test_shrink_moves_towards_the_identity() -> None:
+    assert shrink(0.5, 4.0, 0.0) == (1.0, 1.0)
+    assert shrink(0.5, 4.0, 1.0) == pytest.approx((0.5, 4.0))
+    assert shrink(0.5, 4.0, 0.5) == pytest.approx((0.75, 2.0))

@@ -121,7 +121,13 @@ def test_a_prior_model_trains_calibrates_its_residual_and_reloads(
     raw["model"]["prior"] = {"kind": "ewma_gaussian", "lookback_bars": 30}
     result = run_training(resolve(raw), run_dir=tmp_path / "run", progress=False)
     weights = [result.val_metrics[f"residual_weight_h{h}"] for h in (1, 5, 30)]
-    assert all(0.0 < w < 1.0 for w in weights)
+    # w in (0, 1] — exactly 1 (with T = 1) where the cross-fit kept no calibration (λ = 0)
+    assert all(0.0 < w <= 1.0 for w in weights)
+    for h in (1, 5, 30):
+        lam = result.val_metrics[f"calibration_shrink_h{h}"]
+        assert lam in (0.0, 0.25, 0.5, 0.75, 1.0)
+        if lam == 0.0:
+            assert result.val_metrics[f"residual_weight_h{h}"] == 1.0
     model, _ = runs.load_model(result.run_dir)
     assert torch.equal(model.residual_weight, result.model.residual_weight)
     assert torch.equal(model.temperature, result.model.temperature)

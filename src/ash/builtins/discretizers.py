@@ -3,6 +3,7 @@
 from ash import hookimpl
 from ash.components.discretizers import (
     FixedWidthDiscretizer,
+    LatticeDiscretizer,
     LogReturnDiscretizer,
     QuantileDiscretizer,
     VolScaledDiscretizer,
@@ -17,5 +18,6 @@ def register_discretizers(register: Register) -> None:
         QuantileDiscretizer,
         VolScaledDiscretizer,
         FixedWidthDiscretizer,
+        LatticeDiscretizer,
     ):
         register(cls)

@@ -63,6 +63,11 @@ class SplitConfig(DataSplitConfig):
     """Chronological splits (:class:`ash.data.splits.SplitConfig`) and walk-forward folds."""
 
     walk_forward_folds: int = Field(0, ge=0, description="0: one split; N: N rolling folds.")
+    walk_forward_step: Literal["block", "day"] = Field(
+        "block",
+        description="block: N+1 equal blocks of samples; day: test on each of the last N session "
+        "dates, train on the dates before it.",
+    )
 
 
 class HeadConfig(StrictModel):

@@ -15,6 +15,8 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ash.data import date_splits
+from ash.data.date_splits import DateSplitConfig
 from ash.data.windows import SampleSpans
 
 I64 = npt.NDArray[np.int64]
@@ -37,6 +39,11 @@ class SplitConfig(BaseModel):
         "minimum allowed).",
     )
     embargo_bars: int = Field(0, ge=0, description="Extra bars left empty after the purge.")
+    dates: DateSplitConfig | None = Field(
+        None,
+        description="Parts named by session dates or ranges (see ash.data.date_splits); when "
+        "set, the fractions are not used.",
+    )
 
     @model_validator(mode="after")
     def _fractions_sum_to_one(self) -> SplitConfig:
@@ -55,7 +62,14 @@ class WalkForwardConfig(BaseModel):
     mode: Literal["expanding", "rolling"] = Field(
         "expanding", description="expanding: train on all earlier blocks; rolling: the last few."
     )
-    train_blocks: int = Field(1, ge=1, description="Blocks in a rolling training set.")
+    train_blocks: int = Field(
+        1, ge=1, description="Blocks (step: day: session dates) in a rolling training set."
+    )
+    step: Literal["block", "day"] = Field(
+        "block",
+        description="block: equal blocks of samples; day: test on each of the last n_folds "
+        "session dates, train on the dates before it.",
+    )
     purge_bars: int | None = Field(None, ge=0, description="As SplitConfig.purge_bars.")
     embargo_bars: int = Field(0, ge=0, description="As SplitConfig.embargo_bars.")
 
@@ -114,6 +128,74 @@ def chronological_split(
     return Split(train=train, val=val, test=test)
 
 
+def date_split(
+    ends: I64,
+    spans: SampleSpans,
+    *,
+    window: int,
+    max_horizon_bars: int,
+    bar_seconds: float,
+    dates: DateSplitConfig,
+    timezone: str,
+    purge_bars: int | None = None,
+    embargo_bars: int = 0,
+) -> Split:
+    """Train/val/test from ``dates`` (local ``timezone``), purged at every boundary."""
+    ends, spans = _sorted(ends, spans)
+    part = date_splits.assign_parts(spans.end_ts, dates, timezone)
+    keep = _purged(part, spans, window, max_horizon_bars, bar_seconds, purge_bars, embargo_bars)
+    return Split(*(ends[keep & (part == pid)] for pid in range(3)))
+
+
+def _purged(
+    part: I64,
+    spans: SampleSpans,
+    window: int,
+    max_h: int,
+    bar_seconds: float,
+    purge_bars: int | None,
+    embargo_bars: int,
+) -> np.ndarray:
+    """Keep-mask of :func:`date_splits.purge_lower` with spans that end ``max_h`` bars after each
+    end bar (by time: never short, whatever follows in the stacked array) and pad the purge
+    beyond window + longest horizon."""
+    bar_ns = round(bar_seconds * 1e9)
+    pad = purge_gap_bars(window, max_h, purge_bars, embargo_bars) - (window + max_h)
+    last = spans.end_ts + max_h * bar_ns
+    return date_splits.purge_lower(part, spans.first_ts, last, pad * bar_ns)
+
+
+def walk_forward_days(
+    ends: I64,
+    spans: SampleSpans,
+    *,
+    window: int,
+    max_horizon_bars: int,
+    bar_seconds: float,
+    timezone: str,
+    config: WalkForwardConfig,
+) -> list[Fold]:
+    """Day-wise folds: test on each of the last ``n_folds`` session dates, train on earlier
+    dates (all of them, or ``train_blocks`` dates when rolling), purged at the boundary."""
+    ends, spans = _sorted(ends, spans)
+    dates = date_splits.session_dates(spans.end_ts, timezone)
+    rolling = config.train_blocks if config.mode == "rolling" else None
+    folds = []
+    for train_days, test_day in date_splits.day_folds(dates, config.n_folds, rolling):
+        part = np.where(dates == test_day, 1, np.where(np.isin(dates, train_days), 0, -1))
+        keep = _purged(
+            part.astype(np.int64),
+            spans,
+            window,
+            max_horizon_bars,
+            bar_seconds,
+            config.purge_bars,
+            config.embargo_bars,
+        )
+        folds.append(Fold(train=ends[keep & (part == 0)], test=ends[keep & (part == 1)]))
+    return folds
+
+
 def walk_forward(
     ends: I64,
     spans: SampleSpans,
@@ -167,3 +249,66 @@ def _sorted(ends: I64, spans: SampleSpans) -> tuple[I64, SampleSpans]:
     return ends[order], SampleSpans(
         end_ts=spans.end_ts[order], first_ts=spans.first_ts[order], last_ts=spans.last_ts[order]
     )
+
+
+def split_samples(
+    ends: I64,
+    spans: SampleSpans,
+    *,
+    window: int,
+    max_horizon_bars: int,
+    bar_seconds: float,
+    config: SplitConfig,
+    walk_forward_folds: int = 0,
+    walk_forward_step: Literal["block", "day"] = "block",
+    fold: int | None = None,
+    timezone: str = "America/New_York",
+) -> Split:
+    """The one split of an experiment: by ``config.dates``, by fractions, or walk-forward fold
+    ``fold`` of ``walk_forward_folds``.
+
+    A walk-forward fold tests on its block (or session date) and validates on the last
+    ``val / (train + val)`` of its training samples (purged again).
+    """
+    common = {"window": window, "max_horizon_bars": max_horizon_bars, "bar_seconds": bar_seconds}
+    if fold is None:
+        if config.dates is not None:
+            return date_split(
+                ends,
+                spans,
+                dates=config.dates,
+                timezone=timezone,
+                purge_bars=config.purge_bars,
+                embargo_bars=config.embargo_bars,
+                **common,  # type: ignore[arg-type]
+            )
+        return chronological_split(ends, spans, config=config, **common)  # type: ignore[arg-type]
+    if config.dates is not None:
+        raise ValueError(
+            "split.dates and walk-forward folds are exclusive: name the dates of one split, or "
+            "set walk_forward_step: day to test on each of the last session dates"
+        )
+    if not 0 <= fold < walk_forward_folds:
+        raise ValueError(f"fold {fold} out of range for {walk_forward_folds} walk-forward folds")
+    wf = WalkForwardConfig(
+        n_folds=walk_forward_folds,
+        purge_bars=config.purge_bars,
+        embargo_bars=config.embargo_bars,
+        step=walk_forward_step,
+    )
+    if walk_forward_step == "day":
+        folds = walk_forward_days(ends, spans, timezone=timezone, config=wf, **common)  # type: ignore[arg-type]
+    else:
+        folds = walk_forward(ends, spans, config=wf, **common)  # type: ignore[arg-type]
+    val_share = config.val / (config.train + config.val)
+    inner = SplitConfig(
+        train=1 - val_share,
+        val=val_share,
+        test=0.0,
+        purge_bars=config.purge_bars,
+        embargo_bars=config.embargo_bars,
+    )
+    keep = np.isin(ends, folds[fold].train)
+    kept = SampleSpans(spans.end_ts[keep], spans.first_ts[keep], spans.last_ts[keep])
+    parts = chronological_split(ends[keep], kept, config=inner, **common)  # type: ignore[arg-type]
+    return Split(parts.train, parts.val, folds[fold].test)

@@ -1,7 +1,8 @@
 """Baselines a quant reaches for first, scored on exactly the model's samples and buckets.
 
-- **climatology**: training-set frequencies of each bucket id per horizon (with window-dependent
-  edges, the frequencies of bucket *ids*, i.e. of the same relative position in the grid).
+- **climatology**: training-set frequencies of each bucket id per horizon and symbol (with
+  window-dependent edges, the frequencies of bucket *ids*, i.e. of the same relative position in
+  the grid).
 - **EWMA Gaussian**: zero-mean Gaussian with EWMA variance of 1-bar log returns (decay fitted on
   train), ``σ_h = c_h · sqrt(h · v_t)`` with a per-horizon scale ``c_h`` fitted on train
   (returns are not exactly diffusive: microstructure noise and mean reversion), discretized into

@@ -141,3 +141,37 @@ def fan_chart(
     axes[-1, 0].set_xlabel("seconds from the start of the stretch")
     fig.suptitle(title)
     return _save(fig, path)
+
+
+def paired_differences(
+    panels: dict[str, dict[str, tuple[list[float], list[float]]]],
+    horizons: Sequence[float],
+    title: str,
+    path: Path,
+) -> Path:
+    """One panel per baseline: model − baseline NLL per horizon with ±2 se bars, one series per
+    label (all symbols pooled, then each symbol). Below the zero line the model is better."""
+    fig, axes = _grid(len(panels))
+    x = np.arange(len(horizons))
+    for ax, (baseline, series) in zip(axes, panels.items(), strict=True):
+        width = 0.8 / max(1, len(series))
+        for i, (label, (deltas, ses)) in enumerate(series.items()):
+            offset = (i - (len(series) - 1) / 2) * width
+            ax.errorbar(
+                x + offset,
+                deltas,
+                yerr=2 * np.nan_to_num(np.asarray(ses, dtype=float)),
+                fmt="o",
+                ms=3,
+                capsize=2,
+                label=label,
+            )
+        ax.axhline(0.0, color="black", lw=0.8)
+        ax.set_xticks(x, [f"{h:g}" for h in horizons])
+        ax.set_xlabel("horizon (s)")
+        ax.set_ylabel("Δ NLL (nats)")
+        ax.set_title(f"model − {baseline}", fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+    fig.suptitle(title)
+    return _save(fig, path)

@@ -84,7 +84,7 @@ def train_bucket_ids(model: AshModel, prepared: PreparedData, ends: I64) -> tupl
 
 @dataclass
 class FittedBaselines:
-    climatology: F64  # [H, K]
+    climatology: F64  # [S, H, K]: per symbol (a pooled run's symbols have different lattices)
     ewma: baselines.EwmaGaussian
     ewma_lattice: baselines.EwmaGaussian
     one_bar_bps: F64  # [T]
@@ -111,7 +111,12 @@ def fit_baselines(
     data = prepared.bars
     train = subsample(prepared.samples.train, max_samples)
     edges, ids = train_bucket_ids(model, prepared, train)
-    clim = baselines.climatology(ids, model.n_buckets)
+    # Per symbol: one bucket holds a one-tick move for BAC but several for IBM, so pooled
+    # frequencies would be a needlessly weak baseline for every symbol of a pooled run.
+    owner = data.symbol_index[train]
+    clim = np.stack(
+        [baselines.climatology(ids[owner == s], model.n_buckets) for s in range(len(data.symbols))]
+    )
     fit_rows = np.isin(train, subsample(train, BASELINE_FIT_SAMPLES))
     train, edges, ids = train[fit_rows], edges[fit_rows], ids[fit_rows]
     reference = data.column(prepared.reference)
@@ -136,10 +141,9 @@ def baseline_forecasts(
     fitted: FittedBaselines, prepared: PreparedData, forecasts: SplitForecasts
 ) -> None:
     """Add climatology and both EWMA Gaussians to ``forecasts.probs``."""
-    n = len(forecasts.ends)
-    forecasts.probs["climatology"] = np.broadcast_to(
-        fitted.climatology[None], (n, *fitted.climatology.shape)
-    ).copy()
+    forecasts.probs["climatology"] = fitted.climatology[
+        prepared.bars.symbol_index[forecasts.ends]
+    ].copy()
     segment = prepared.bars.segment_id
     reference = fitted.reference[forecasts.ends]
     for name, fit in (

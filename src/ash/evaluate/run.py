@@ -14,6 +14,7 @@ from ash.components.discretizers.base import centers
 from ash.data.windows import subsample
 from ash.evaluate import metrics as m
 from ash.evaluate import plots
+from ash.evaluate.by_symbol import difference_panels, score_by_symbol
 from ash.evaluate.forecasts import save_split_forecasts
 from ash.evaluate.pnl import simulate
 from ash.evaluate.predict import (
@@ -105,6 +106,7 @@ def score_split(
         pit_counts.append(m.pit_histogram(m.pit(p, y, rng.random(len(y))), PIT_BINS))
     fc.info["reliability"] = reliab
     fc.info["pit_counts"] = pit_counts
+    result["by_symbol"] = score_by_symbol(fc, prepared, bins=bins)
     return result
 
 
@@ -295,6 +297,14 @@ def write_figures(
     }
     out.append(
         plots.nll_by_horizon(table, horizons, "Test NLL by horizon", folder / "nll_by_horizon.png")
+    )
+    out.append(
+        plots.paired_differences(
+            difference_panels(evaluation["test"], horizons),
+            horizons,
+            "Test: model − baseline NLL ± 2 se (below 0: model better)",
+            folder / "nll_differences.png",
+        )
     )
     fan = make_fan_chart(model, prepared, fan_bars, folder / "fan_chart.png")
     if fan is not None:

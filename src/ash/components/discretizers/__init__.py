@@ -7,6 +7,7 @@ from ash.components.discretizers.base import (
     centers,
 )
 from ash.components.discretizers.fixed_width import FixedWidthDiscretizer
+from ash.components.discretizers.lattice import LatticeDiscretizer
 from ash.components.discretizers.log_return import LogReturnDiscretizer
 from ash.components.discretizers.quantile import QuantileDiscretizer
 from ash.components.discretizers.vol_scaled import VolScaledDiscretizer
@@ -15,6 +16,7 @@ __all__ = [
     "OUTER_EDGE_BPS",
     "EdgeDiscretizer",
     "FixedWidthDiscretizer",
+    "LatticeDiscretizer",
     "LogReturnDiscretizer",
     "QuantileDiscretizer",
     "VolScaledDiscretizer",
