@@ -12,6 +12,7 @@ from ash import __version__
 from ash.cli import contract as contract_cli
 from ash.cli import data as data_cli
 from ash.cli.consoles import console, err_console
+from ash.cli.ensemble import ensemble_command
 from ash.cli.evaluate import evaluate_command
 from ash.cli.export import export as export_command
 from ash.cli.plugins_cmd import print_plugins
@@ -167,6 +168,7 @@ app.command("evaluate")(evaluate_command)
 app.command("export")(export_command)
 app.command("serve")(serve_command)
 app.command("tune")(tune_command)
+app.command("ensemble")(ensemble_command)
 
 
 if __name__ == "__main__":
