@@ -16,10 +16,13 @@ from ash.components.families.lightgbm import class_map
 from ash.config.resolve import resolve
 from ash.export.exporter import ExportError, export_model
 from ash.export.run import export_run, run_metadata
+from ash.export.validate import check_model
 from ash.interfaces import Family
+from ash.jobs.main_job import replay_test_stretch
 from ash.kinds import BY_NAME
 from ash.registry import get_registry
 from ash.runs import load_model
+from ash.runtime import find_serve_binary
 from ash.testing import ConformanceError, check_component
 from tests.families.conftest import SMALL, tiny
 from tests.train.helpers import TINY, ensure_synthetic_registered
@@ -75,12 +78,18 @@ def test_conformance_kit_refuses_an_export_that_differs_from_python() -> None:
 def test_lightgbm_run_trains_reloads_and_exports_with_parity(
     lightgbm_run: Path, in_root: Path
 ) -> None:
-    model, _ = load_model(lightgbm_run)
+    model, resolved = load_model(lightgbm_run)
     assert isinstance(model.family, LightGBMFamily) and model.backbone is None
     assert len(model.family.boosters) == len(TINY["horizons"])
     out = export_run(lightgbm_run, optimize=False)
     assert out.parity is not None and out.parity.ok, out.parity
     assert "validation bars" in out.windows_source
+    check_model(out.result.path)  # contract v1: ai.onnx.ml trees inside
+    if find_serve_binary() is None:
+        pytest.skip("ash-serve is not built: the Rust replay needs inference-rs/target/release")
+    replayed = replay_test_stretch(resolved, lightgbm_run, model.window)
+    assert replayed.bars_equal and replayed.predictions > 0
+    assert replayed.max_prob_diff <= 1e-5
 
 
 def test_export_refuses_a_family_whose_graph_differs(lightgbm_run: Path, tmp_path: Path) -> None:

@@ -70,8 +70,11 @@ def _tail(model: AshModel) -> tuple[list[onnx.NodeProto], list[onnx.TensorProto]
     return nodes, inits
 
 
-def compose_fitted(model: AshModel, example: torch.Tensor, opset: int) -> onnx.ModelProto:
-    """The contract graph of a model with a fitted family (frame ▶ family ▶ tail)."""
+def compose_fitted(
+    model: AshModel, fragment: onnx.ModelProto, example: torch.Tensor, opset: int
+) -> onnx.ModelProto:
+    """The contract graph of a model with a fitted family (frame ▶ ``fragment`` ▶ tail);
+    ``fragment`` is the family's ``to_onnx``."""
     family = model.family
     if family is None:
         raise ValueError("compose_fitted needs a model with a fitted family")
@@ -88,8 +91,6 @@ def compose_fitted(model: AshModel, example: torch.Tensor, opset: int) -> onnx.M
             )
         )
     )
-    n_inputs = 3 * model.n_features
-    fragment: onnx.ModelProto = family.to_onnx(n_inputs, opset)
     inputs = [i.name for i in fragment.graph.input]
     outputs = [o.name for o in fragment.graph.output]
     if inputs != [X_NAME] or outputs != [HEAD_NAME]:

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ash import __version__
+from ash.components.families.design import design_matrix
 from ash.export.composed import compose_fitted
 from ash.export.contract import (
     BATCH_DIM_NAME,
@@ -181,34 +182,52 @@ def set_metadata(proto: onnx.ModelProto, meta: Mapping[str, Any]) -> None:
 def export_graph(model: nn.Module, example: torch.Tensor, opset: int) -> onnx.ModelProto:
     """The contract graph: traced and simplified, or, for a model with a fitted family, composed
     from the traced feature graph, the family's own fragment and the calibration tail."""
-    if isinstance(model, AshModel) and model.family is not None:
-        try:
-            proto = compose_fitted(model, example, opset)
-        except Exception as exc:  # name the family: its converter or fragment failed
-            raise ExportError(
-                f"model family {model.family.name!r} failed to export: {type(exc).__name__}: {exc}"
-            ) from exc
-        check_family_export(model, proto)
-        return proto
-    return simplify(trace_to_onnx(model, example, opset))
+    if not (isinstance(model, AshModel) and model.family is not None):
+        return simplify(trace_to_onnx(model, example, opset))
+    family = model.family
+    try:
+        fragment = family.to_onnx(3 * model.n_features, opset)
+    except Exception as exc:  # name the family: its converter failed
+        raise ExportError(
+            f"model family {family.name!r} failed to export: {type(exc).__name__}: {exc}"
+        ) from exc
+    check_family_export(model, fragment)
+    try:
+        return compose_fitted(model, fragment, example, opset)
+    except Exception as exc:  # name the family: its fragment does not fit the frame
+        raise ExportError(
+            f"model family {family.name!r} failed to export: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
-def check_family_export(model: AshModel, proto: onnx.ModelProto, windows: int = 32) -> None:
-    """Refuse a fitted family whose composed graph disagrees with its Python predictions (the
-    family's ``to_onnx`` and ``forward`` must be the same function), naming the family."""
-    assert model.family is not None
+def check_family_export(model: AshModel, fragment: onnx.ModelProto, windows: int = 64) -> None:
+    """Refuse a fitted family whose ONNX fragment disagrees with its Python predictions, naming
+    it: on the design rows of synthetic windows, ``softmax(head)`` from ONNX Runtime and from
+    ``family.forward`` must agree within the parity tolerance. (Compared without the prior, which
+    can be confident enough to hide a wrong head.)"""
+    family = model.family
+    assert family is not None
     bars = synthetic_bars(
         model.ctx.bar_columns, model.window, windows, bar_seconds=model.ctx.bar_seconds, seed=11
     )
-    onnx_probs = cpu_session(proto.SerializeToString()).run([PROBS_NAME], {INPUT_NAME: bars})[0]
     with torch.no_grad():
-        py_probs = model(torch.from_numpy(bars))[0].numpy()
-    diff = float(np.abs(onnx_probs.astype(np.float64) - py_probs).max())
+        x = design_matrix(model.raw_features(torch.from_numpy(bars)))
+        want = torch.softmax(family(x).double(), -1).numpy()
+    try:
+        head = cpu_session(fragment.SerializeToString()).run(None, {"x": x.numpy()})[0]
+    except Exception as exc:
+        raise ExportError(
+            f"model family {family.name!r}: ONNX Runtime cannot run its to_onnx fragment "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
+    got = torch.softmax(torch.from_numpy(np.asarray(head)).double(), -1).numpy()
+    diff = float(np.abs(got - want).max()) if got.shape == want.shape else float("inf")
     if not diff <= PARITY_TOLERANCE:
         raise ExportError(
-            f"model family {model.family.name!r}: its exported graph gives probabilities that "
-            f"differ from its Python predictions by {diff:.3g} (> {PARITY_TOLERANCE:g}) on "
-            f"{windows} synthetic windows; its to_onnx does not compute what its forward does"
+            f"model family {family.name!r}: its ONNX fragment's bucket probabilities differ "
+            f"from its Python predictions by {diff:.3g} (> {PARITY_TOLERANCE:g}) on {windows} "
+            f"synthetic windows (shapes {list(got.shape)} vs {list(want.shape)}); its to_onnx "
+            "does not compute what its forward does"
         )
 
 
