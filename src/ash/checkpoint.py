@@ -163,7 +163,8 @@ def load_weights(model: nn.Module, weights: Any, path: Path) -> None:
     wrong = [
         f"{k} is {list(weights[k].shape)} in the checkpoint but {list(v.shape)} in the model"
         for k, v in expected.items()
-        if k in weights and weights[k].shape != v.shape
+        # A module's extra state (a fitted family's bytes) has no fixed size.
+        if k in weights and weights[k].shape != v.shape and not k.endswith("._extra_state")
     ]
     problems = []
     if wrong:

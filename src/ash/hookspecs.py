@@ -1,9 +1,10 @@
 """The hooks a plugin may implement: one per component kind, ``register_<kinds>(register)``.
 
 ``register_sources``, ``register_discretizers``, ``register_feature_builders``,
-``register_losses``, ``register_backbones`` — derived from :data:`ash.kinds.KINDS`. Each hook
-receives a ``register`` callback that takes a component class. Built-in components register
-through these same hooks (see :mod:`ash.builtins`), exactly as a third-party package does.
+``register_losses``, ``register_backbones``, ``register_families`` — derived from
+:data:`ash.kinds.KINDS`. Each hook receives a ``register`` callback that takes a component
+class. Built-in components register through these same hooks (see :mod:`ash.builtins`), exactly
+as a third-party package does.
 """
 
 from collections.abc import Callable

@@ -1,4 +1,4 @@
-"""The five component kinds: abstract base classes every plugin component derives from.
+"""The six component kinds: abstract base classes every plugin component derives from.
 
 Each component class has a ``name`` (its YAML ``kind:``), a pydantic config class holding its
 parameters, and a few methods. The bases are generic in that config class, so a component names
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 EventKind = Literal["trades", "quotes", "options"]
-ComponentKind = Literal["source", "discretizer", "feature_builder", "loss", "backbone"]
+ComponentKind = Literal["source", "discretizer", "feature_builder", "loss", "backbone", "family"]
 
 
 class ComponentConfig(BaseModel):
@@ -254,6 +254,87 @@ class Loss(nn.Module, Component[ConfigT], ABC):
         and a boolean ``mask[B, H]`` of targets that exist (horizon inside the session)."""
 
 
+class Family(nn.Module, Component[ConfigT], ABC):
+    """A model family: how a window's features become per-horizon bucket logits, and how that
+    mapping is fitted (docs/families.md).
+
+    ``gradient = True`` (the built-in ``neural`` family): the model's backbone and heads are an
+    ``nn.Module`` the generic trainer fits by gradient descent; the methods below are not used.
+    ``gradient = False``: the family is *fitted* in one call on cached feature windows.
+    ``forward(x[B, D]) -> head[B, H, K]`` (float32, on ``x``'s device) is the family's Python
+    prediction of logits added to the prior's log-probabilities (or used alone without a
+    prior); :meth:`to_onnx` is the same mapping as an ONNX graph fragment, and the export refuses
+    a family whose fragment disagrees with ``forward``. The fitted state travels in the model's
+    ``state_dict`` through :meth:`get_extra_state` / :meth:`set_extra_state` (bytes as a uint8
+    tensor, so checkpoints still load with ``weights_only=True``).
+    """
+
+    kind: ClassVar[ComponentKind] = "family"
+    gradient: ClassVar[bool] = False
+
+    def __init__(self, config: ConfigT, n_horizons: int, n_buckets: int) -> None:
+        super().__init__()
+        self.config = config
+        self.n_horizons = n_horizons
+        self.n_buckets = n_buckets
+
+    @abstractmethod
+    def fit(self, train: FamilyData, val: FamilyData) -> dict[str, float]:
+        """Fit on training windows, early-stopping on ``val``; returns a few scalars for
+        ``meta.json`` (e.g. rounds kept per horizon)."""
+
+    @abstractmethod
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``[B, H, K]`` added to the prior's log-probabilities (float32)."""
+
+    @abstractmethod
+    def to_onnx(self, n_inputs: int, opset: int) -> Any:
+        """An ``onnx.ModelProto`` with one input ``x`` (float ``[batch, n_inputs]``) and one
+        output ``head`` (float ``[batch, H, K]``), equal to :meth:`forward`."""
+
+    @abstractmethod
+    def state_bytes(self) -> bytes:
+        """The fitted state (empty before :meth:`fit`)."""
+
+    @abstractmethod
+    def load_state_bytes(self, state: bytes) -> None:
+        """Restore what :meth:`state_bytes` wrote."""
+
+    def fit_stand_in(self, n_inputs: int, rows: int = 2000, seed: int = 0) -> None:
+        """Fit on random rows, so that an untrained candidate can be exported and timed before
+        it is fitted (tuning's latency-first pruning). A family whose size depends on the data
+        (trees) overrides this to grow the largest model its config allows."""
+        import numpy as np
+
+        rng = np.random.default_rng(seed)
+        x = rng.normal(size=(rows, n_inputs)).astype(np.float32)
+        y = rng.integers(0, self.n_buckets, size=(rows, self.n_horizons))
+        base = np.zeros((rows, self.n_horizons, self.n_buckets), dtype=np.float32)
+        data = FamilyData(x, y, base)
+        self.fit(data, data)
+
+    def get_extra_state(self) -> torch.Tensor:
+        data = self.state_bytes()
+        if not data:  # frombuffer refuses an empty buffer
+            return torch.zeros(0, dtype=torch.uint8)
+        return torch.frombuffer(bytearray(data), dtype=torch.uint8).clone()
+
+    def set_extra_state(self, state: Any) -> None:
+        data = state.numpy().tobytes() if isinstance(state, torch.Tensor) else bytes(state)
+        self.load_state_bytes(data)
+
+
+@dataclass(frozen=True)
+class FamilyData:
+    """What a fitted family trains on: design rows ``x[N, D]`` (float32, the last step's
+    features and summaries of the window's feature steps), bucket ids ``y[N, H]`` (-1: no
+    target), and the prior's log-probabilities ``base[N, H, K]`` (zeros without a prior)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    base: np.ndarray
+
+
 __all__ = [
     "Backbone",
     "Component",
@@ -262,6 +343,8 @@ __all__ = [
     "ConfigT",
     "Discretizer",
     "EventKind",
+    "Family",
+    "FamilyData",
     "FeatureBuilder",
     "Loss",
     "ModelContext",

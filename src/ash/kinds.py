@@ -16,6 +16,7 @@ from ash.interfaces import (
     Component,
     ComponentKind,
     Discretizer,
+    Family,
     FeatureBuilder,
     Loss,
     Source,
@@ -33,6 +34,7 @@ class Kind:
     builtins: str  # module of ash's own components of this kind
     slots: tuple[str, ...]  # where its blocks sit in an experiment (YAML paths)
     is_list: bool = False  # a slot holds a list of blocks (model.features)
+    default: str | None = None  # the block an experiment without this slot gets ({kind: ...})
 
     @property
     def hook(self) -> str:
@@ -59,9 +61,18 @@ KINDS: tuple[Kind, ...] = (
         ("model.features",),
         is_list=True,
     ),
-    Kind("loss", Loss, "loss", "losses", "ash.builtins.losses", ("loss",)),
+    Kind("loss", Loss, "loss", "losses", "ash.builtins.losses", ("loss",), default="cross_entropy"),
     Kind(
         "backbone", Backbone, "backbone", "backbones", "ash.builtins.backbones", ("model.backbone",)
+    ),
+    Kind(
+        "family",
+        Family,
+        "model family",
+        "families",
+        "ash.builtins.families",
+        ("model.family",),
+        default="neural",
     ),
 )
 
@@ -71,6 +82,11 @@ BY_HOOK: dict[str, Kind] = {kind.hook: kind for kind in KINDS}
 # Where component blocks live in an experiment: (YAML path, kind, holds a list of blocks).
 COMPONENT_SLOTS: tuple[tuple[str, ComponentKind, bool], ...] = tuple(
     (slot, kind.name, kind.is_list) for kind in KINDS for slot in kind.slots
+)
+
+# The block a slot gets when an experiment leaves it out: (YAML path, kind, default kind name).
+DEFAULT_BLOCKS: tuple[tuple[str, ComponentKind, str], ...] = tuple(
+    (slot, kind.name, kind.default) for kind in KINDS for slot in kind.slots if kind.default
 )
 
 if {kind.name for kind in KINDS} != set(get_args(ComponentKind)):  # pragma: no cover

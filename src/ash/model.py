@@ -16,11 +16,13 @@ import torch
 from torch import nn
 
 from ash.components.discretizers.base import bucketize
+from ash.components.families.design import design_matrix
 from ash.config.schema import PriorConfig
 from ash.interfaces import (
     Backbone,
     ComponentConfig,
     Discretizer,
+    Family,
     FeatureBuilder,
     ModelContext,
 )
@@ -48,13 +50,14 @@ class AshModel(nn.Module):
         ctx: ModelContext,
         steps: int,
         features: Sequence[FeatureBuilder[Any]],
-        backbone: Backbone[Any],
+        backbone: Backbone[Any] | None,
         discretizer: Discretizer[Any],
         *,
         head_hidden: int | None = None,
         dropout: float = 0.0,
         feature_clip: float = 10.0,
         prior: Prior | None = None,
+        family: Family[Any] | None = None,
     ) -> None:
         super().__init__()
         if steps < 1:
@@ -65,13 +68,20 @@ class AshModel(nn.Module):
         self.steps = steps
         self.horizons = tuple(ctx.horizons)
         self.feature_builders = nn.ModuleList(features)
+        if family is not None and family.gradient:
+            family = None  # the neural family is the backbone + heads below
+        if (family is None) == (backbone is None):
+            raise ValueError("a model has either a backbone (neural family) or a fitted family")
+        self.family = family
         self.backbone = backbone
         self.discretizer = discretizer
         self.n_buckets = discretizer.n_buckets
         self.feature_clip = feature_clip
         self.feature_names = _unique_names(features)
         self.n_features = len(self.feature_names)
-        if backbone.n_features != self.n_features or backbone.steps != steps:
+        if backbone is not None and (
+            backbone.n_features != self.n_features or backbone.steps != steps
+        ):
             raise ValueError(
                 f"backbone {backbone.name!r} was built for {backbone.n_features} features × "
                 f"{backbone.steps} steps; the features give {self.n_features} × {steps}"
@@ -84,8 +94,10 @@ class AshModel(nn.Module):
             prior.min_window if prior is not None else 1,
         )
         n_out = len(self.horizons) * self.n_buckets
-        if head_hidden:
-            self.head: nn.Module = nn.Sequential(
+        if backbone is None:
+            self.head: nn.Module | None = None
+        elif head_hidden:
+            self.head = nn.Sequential(
                 nn.Linear(backbone.out_dim, head_hidden),
                 nn.GELU(),
                 nn.Dropout(dropout),
@@ -94,11 +106,12 @@ class AshModel(nn.Module):
         else:
             self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(backbone.out_dim, n_out))
         if prior is not None:
-            # An untrained model is exactly the prior; training learns the correction.
-            last = self.head[-1]
-            assert isinstance(last, nn.Linear)
-            nn.init.zeros_(last.weight)
-            nn.init.zeros_(last.bias)
+            if self.head is not None:
+                # An untrained model is exactly the prior; training learns the correction.
+                last = self.head[-1]
+                assert isinstance(last, nn.Linear)
+                nn.init.zeros_(last.weight)
+                nn.init.zeros_(last.bias)
             # Validation shrinks (or grows) the correction per horizon, like a temperature.
             self.register_buffer("residual_weight", torch.ones(len(self.horizons)))
         self.register_buffer("feature_mean", torch.zeros(self.n_features))
@@ -165,8 +178,12 @@ class AshModel(nn.Module):
         """:meth:`logit_parts` from raw features ``[B, steps, F]`` (e.g. precomputed once per
         bar, :mod:`ash.feature_cache`) and bars of which only the last :attr:`tail_window` are
         read (by the discretizer and the prior)."""
-        rep = self.backbone(self.normalize(raw))
-        head: torch.Tensor = self.head(rep).view(-1, len(self.horizons), self.n_buckets)
+        if self.family is not None:
+            head: torch.Tensor = self.family(design_matrix(raw))
+        else:
+            assert self.backbone is not None and self.head is not None
+            rep = self.backbone(self.normalize(raw))
+            head = self.head(rep).view(-1, len(self.horizons), self.n_buckets)
         if self.prior is None:
             return head, None
         prior: torch.Tensor = self.prior(bars, self.edges(bars) if edges is None else edges)
@@ -249,6 +266,8 @@ class AshModel(nn.Module):
         targets = torch.as_tensor(returns_bps, device=windows.device).double()
         self.prior.fit(windows, targets, edges)
         logp = self.prior(windows, edges)
+        if self.head is None:  # a fitted family starts from the prior itself
+            return
         bias = fit_bucket_bias(logp, bucketize(targets, edges.double()))
         last = list(self.head.children())[-1]
         assert isinstance(last, nn.Linear)
@@ -275,23 +294,29 @@ def build_model(
     feature_clip: float = 10.0,
     prior: PriorConfig | None = None,
     reference: str = "mid",
+    family: tuple[type[Family[Any]], ComponentConfig] | None = None,
 ) -> AshModel:
     """Assemble an :class:`AshModel` from registry-resolved ``(class, config)`` pairs;
-    ``reference`` is the target's price column (the prior's default price)."""
+    ``reference`` is the target's price column (the prior's default price); ``family``: a
+    fitted family replaces ``backbone`` (which is then not built)."""
     if not features:
         raise ValueError("a model needs at least one feature builder")
     builders = [cls(cfg, ctx) for cls, cfg in features]
     n_features = sum(b.n_features for b in builders)
     backbone_cls, backbone_cfg = backbone
     disc_cls, disc_cfg = discretizer
+    fitted = None
+    if family is not None and not family[0].gradient:
+        fitted = family[0](family[1], len(ctx.horizons), disc_cls(disc_cfg, ctx).n_buckets)
     return AshModel(
         ctx,
         steps,
         builders,
-        backbone_cls(backbone_cfg, n_features, steps),
+        None if fitted is not None else backbone_cls(backbone_cfg, n_features, steps),
         disc_cls(disc_cfg, ctx),
         head_hidden=head_hidden,
         dropout=dropout,
         feature_clip=feature_clip,
         prior=build_prior(prior or PriorConfig(), ctx, reference),
+        family=fitted,
     )

@@ -25,7 +25,7 @@ import yaml
 
 from ash.checkpoint import load_checkpoint, load_weights
 from ash.config.resolve import ResolvedExperiment, resolve
-from ash.interfaces import Backbone, Discretizer, FeatureBuilder, ModelContext
+from ash.interfaces import Backbone, Discretizer, Family, FeatureBuilder, ModelContext
 from ash.model import AshModel, build_model
 
 ENV_ROOT = "ASH_EXPERIMENTS"
@@ -116,6 +116,7 @@ def make_model(resolved: ResolvedExperiment, bar_columns: tuple[str, ...]) -> As
     exp = resolved.experiment
     disc = resolved.component("model.discretizer")
     backbone = resolved.component("model.backbone")
+    family = resolved.component("model.family")
     return build_model(
         model_context(resolved, bar_columns),
         exp.model.steps,
@@ -126,6 +127,7 @@ def make_model(resolved: ResolvedExperiment, bar_columns: tuple[str, ...]) -> As
         dropout=exp.model.head.dropout,
         prior=exp.model.prior,
         reference=exp.bars.reference,
+        family=(family.component_class(Family), family.config),
     )
 
 

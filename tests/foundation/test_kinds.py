@@ -23,6 +23,7 @@ def test_every_kind_has_one_hook_label_base_and_slot() -> None:
         "register_feature_builders",
         "register_losses",
         "register_backbones",
+        "register_families",
     }
     for kind in KINDS:
         assert callable(getattr(hookspecs, kind.hook))

@@ -104,6 +104,7 @@ def trainer_step(trainer: Trainer, batch: int) -> Callable[[], None]:
 def bare_step(trainer: Trainer, batch: int) -> Callable[[], None]:
     """The same backbone class and config plus a linear head on random features, plain AdamW."""
     model, device = trainer.model, trainer.device
+    assert model.backbone is not None, "the training benchmark times the neural family"
     backbone = type(model.backbone)(model.backbone.config, model.n_features, model.steps)
     n_out = len(model.horizons) * model.n_buckets
     net = nn.Sequential(backbone, nn.Linear(backbone.out_dim, n_out)).to(device).train()

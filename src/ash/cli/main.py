@@ -16,6 +16,7 @@ from ash.cli import contract as contract_cli
 from ash.cli import data as data_cli
 from ash.cli.consoles import console, err_console
 from ash.cli.errors import UserErrorGroup, request_debug
+from ash.cli.ensemble import ensemble_command
 from ash.cli.evaluate import evaluate_command
 from ash.cli.export import export as export_command
 from ash.cli.replay import replay_command
@@ -186,6 +187,7 @@ app.command("export")(export_command)
 app.command("serve", context_settings=SERVE_CONTEXT)(serve_command)
 app.command("tune")(tune_command)
 app.command("replay")(replay_command)
+app.command("ensemble")(ensemble_command)
 
 
 if __name__ == "__main__":

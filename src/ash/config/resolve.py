@@ -17,7 +17,7 @@ from ash.config.errors import ConfigError, ConfigIssue, join_path
 from ash.config.loader import LoadedExperiment, load_experiment_dict
 from ash.config.schema import Experiment
 from ash.interfaces import Component, ComponentConfig, ComponentKind
-from ash.kinds import COMPONENT_SLOTS
+from ash.kinds import COMPONENT_SLOTS, DEFAULT_BLOCKS
 from ash.registry import ComponentInfo, Registry, UnknownComponentError, get_registry
 
 ComponentT = TypeVar("ComponentT", bound=Component[Any])
@@ -105,8 +105,9 @@ def _component_blocks(raw: dict[str, Any]) -> list[tuple[str, ComponentKind, Any
                 blocks.extend((f"{path}.{i}", kind, item) for i, item in enumerate(value))
         else:
             blocks.append((path, kind, value))
-    if _get_path(raw, "loss") is None:  # the schema's default loss is a component too
-        blocks.append(("loss", "loss", {"kind": "cross_entropy"}))
+    for path, kind, default in DEFAULT_BLOCKS:  # the schema's defaults are components too
+        if _get_path(raw, path) is None:
+            blocks.append((path, kind, {"kind": default}))
     return blocks
 
 

@@ -96,6 +96,11 @@ class ModelConfig(StrictModel):
     features: list[ComponentSpec] = Field(min_length=1, description="Feature builders.")
     backbone: ComponentSpec
     discretizer: ComponentSpec
+    family: ComponentSpec = Field(
+        default_factory=lambda: ComponentSpec(kind="neural"),
+        description="Model family turning features into bucket logits (docs/families.md): "
+        "neural (backbone + heads, gradient descent) or a fitted family such as lightgbm.",
+    )
     head: HeadConfig = Field(default_factory=HeadConfig)
     prior: PriorConfig = Field(
         default_factory=PriorConfig, description="Parametric forecast the heads correct."

@@ -11,16 +11,19 @@ offline-optimised graph (kept only when it measures faster) and an fp16 graph fo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import onnx
 import torch
 from torch import nn
 
 from ash import __version__
+from ash.components.families.design import design_matrix
+from ash.export.composed import compose_fitted
 from ash.export.contract import (
     BATCH_DIM_NAME,
     CONTRACT_VERSION,
@@ -39,6 +42,7 @@ from ash.export.contract import (
     KEY_PLUGINS,
     KEY_WINDOW,
     OUTPUT_NAMES,
+    PARITY_TOLERANCE,
     PROBS_NAME,
 )
 from ash.export.diagnose import explain_export_failure
@@ -49,7 +53,8 @@ from ash.export.provenance import plugins_metadata
 from ash.export.simplify import simplify
 from ash.export.synthetic import synthetic_bars
 from ash.export.validate import check_model
-from ash.onnx_io import export_onnx
+from ash.model import AshModel
+from ash.onnx_io import cpu_session, export_onnx
 
 
 class ExportError(RuntimeError):
@@ -174,6 +179,58 @@ def set_metadata(proto: onnx.ModelProto, meta: Mapping[str, Any]) -> None:
         entry.key, entry.value = key, value
 
 
+def export_graph(model: nn.Module, example: torch.Tensor, opset: int) -> onnx.ModelProto:
+    """The contract graph: traced and simplified, or, for a model with a fitted family, composed
+    from the traced feature graph, the family's own fragment and the calibration tail."""
+    if not (isinstance(model, AshModel) and model.family is not None):
+        return simplify(trace_to_onnx(model, example, opset))
+    family = model.family
+    try:
+        fragment = family.to_onnx(3 * model.n_features, opset)
+    except Exception as exc:  # name the family: its converter failed
+        raise ExportError(
+            f"model family {family.name!r} failed to export: {type(exc).__name__}: {exc}"
+        ) from exc
+    check_family_export(model, fragment)
+    try:
+        return compose_fitted(model, fragment, example, opset)
+    except Exception as exc:  # name the family: its fragment does not fit the frame
+        raise ExportError(
+            f"model family {family.name!r} failed to export: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def check_family_export(model: AshModel, fragment: onnx.ModelProto, windows: int = 64) -> None:
+    """Refuse a fitted family whose ONNX fragment disagrees with its Python predictions, naming
+    it: on the design rows of synthetic windows, ``softmax(head)`` from ONNX Runtime and from
+    ``family.forward`` must agree within the parity tolerance. (Compared without the prior, which
+    can be confident enough to hide a wrong head.)"""
+    family = model.family
+    assert family is not None
+    bars = synthetic_bars(
+        model.ctx.bar_columns, model.window, windows, bar_seconds=model.ctx.bar_seconds, seed=11
+    )
+    with torch.no_grad():
+        x = design_matrix(model.raw_features(torch.from_numpy(bars)))
+        want = torch.softmax(family(x).double(), -1).numpy()
+    try:
+        head = cpu_session(fragment.SerializeToString()).run(None, {"x": x.numpy()})[0]
+    except Exception as exc:
+        raise ExportError(
+            f"model family {family.name!r}: ONNX Runtime cannot run its to_onnx fragment "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
+    got = torch.softmax(torch.from_numpy(np.asarray(head)).double(), -1).numpy()
+    diff = float(np.abs(got - want).max()) if got.shape == want.shape else float("inf")
+    if not diff <= PARITY_TOLERANCE:
+        raise ExportError(
+            f"model family {family.name!r}: its ONNX fragment's bucket probabilities differ "
+            f"from its Python predictions by {diff:.3g} (> {PARITY_TOLERANCE:g}) on {windows} "
+            f"synthetic windows (shapes {list(got.shape)} vs {list(want.shape)}); its to_onnx "
+            "does not compute what its forward does"
+        )
+
+
 def export_model(
     model: nn.Module,
     path: str | Path,
@@ -182,6 +239,7 @@ def export_model(
     opset: int = EXPORT_OPSET,
     optimize: bool = True,
     fp16: bool = False,
+    graph: Callable[[nn.Module, torch.Tensor, int], onnx.ModelProto] | None = None,
 ) -> ExportResult:
     """Write ``path`` (and variants next to it) for ``model``; raises ExportError/violations.
 
@@ -189,13 +247,15 @@ def export_model(
     keys the model knows (window, bar columns, bar seconds, horizons, buckets), the plugins that
     built it, the contract version and ``ash.created_by`` are filled in and must not conflict.
     The model is switched to eval mode; a model on a GPU is exported from a CPU copy.
+    ``graph``: builds the contract graph instead of :func:`export_graph` (an ensemble composes
+    its members' graphs); metadata, checks and variants are the same.
     """
     path = Path(path)
     meta = contract_metadata(model, metadata)
     model = cpu_model(model).eval()
     example = _example(meta)
     _check_forward(model, example, meta)
-    proto = simplify(trace_to_onnx(model, example, opset))
+    proto = (graph or export_graph)(model, example, opset)
     fix_io_shapes(proto, meta)
     set_metadata(proto, meta)
     try:

@@ -15,6 +15,7 @@ rule broken and what to change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ash.interfaces import Component, ComponentConfig
@@ -22,6 +23,7 @@ from ash.testing.bars import make_bars, make_extreme_bars, make_returns
 from ash.testing.config_check import check_config_roundtrip, default_config
 from ash.testing.device_checks import check_no_plain_tensors, check_on_device
 from ash.testing.errors import ConformanceError
+from ash.testing.family_checks import check_family, check_family_onnx
 from ash.testing.graph_size import (
     GraphSize,
     check_node_budget,
@@ -46,10 +48,11 @@ def check_component(
 ) -> None:
     """Run every check for ``cls``'s kind: config round-trip first, then the kind's module checks
     (``check_feature_builder``, ``check_discretizer``, ``check_backbone``, ``check_loss``; a
-    source gets the config checks only). ``options`` go to the kind's check (e.g. ``ctx=``,
-    ``onnx=False``)."""
+    source gets the config checks only; a model family ``check_family``). ``options`` go to the
+    kind's check (e.g. ``ctx=``, ``onnx=False``)."""
     check_config_roundtrip(cls, config)
-    check = CHECKS.get(cls.kind)
+    checks: dict[str, Callable[..., None]] = {**CHECKS, "family": check_family}
+    check = checks.get(cls.kind)
     if check is not None:
         check(cls, config, **options)
 
@@ -61,6 +64,8 @@ __all__ = [
     "check_component",
     "check_config_roundtrip",
     "check_discretizer",
+    "check_family",
+    "check_family_onnx",
     "check_feature_builder",
     "check_loss",
     "check_model",

@@ -28,8 +28,8 @@ def check_config_roundtrip(
 ) -> None:
     """The class is a well-formed component and its config survives dump → validate unchanged.
 
-    Rules: ``name`` is a Python identifier; ``kind`` is one of the five kinds and the class
-    derives from that kind's base; ``Config`` derives from ``ComponentConfig`` (extra=forbid,
+    Rules: ``name`` is a Python identifier; ``kind`` is one of :data:`ash.kinds.KINDS` and the
+    class derives from that kind's base; ``Config`` derives from ``ComponentConfig`` (extra=forbid,
     frozen); every field has a default and a description; ``model_dump_json`` is deterministic
     and ``model_validate_json``/``model_validate`` give back an equal config.
     """

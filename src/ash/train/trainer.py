@@ -27,13 +27,14 @@ from ash.components.discretizers.base import bucketize
 from ash.config.resolve import ResolvedExperiment
 from ash.data.windows import gather_windows, subsample
 from ash.feature_cache import CachedFeatures, WindowSource, not_cacheable, window_source
-from ash.interfaces import Loss
+from ash.interfaces import Family, Loss
 from ash.model import AshModel
 from ash.pipeline import PreparedData, load_bar_data, prepare_data
 from ash.scoring import nll_metrics, nll_sums, score_windows
 from ash.train import distributed as ddp
 from ash.train.calibration import calibrate
 from ash.train.device import select_device, select_precision
+from ash.train.family_fit import fit_family
 from ash.train.history import write_history
 from ash.train.loggers import Loggers, make_loggers
 from ash.train.metadata import run_metadata
@@ -344,6 +345,8 @@ class Trainer:
         return net
 
     def train(self, on_epoch: Callable[[int, dict[str, float]], None] | None) -> TrainResult:
+        if not self.resolved.component("model.family").component_class(Family).gradient:
+            return self._fit_family(on_epoch)
         net = self.setup()
         train_ends = torch.as_tensor(self.prepared.samples.train, device=self.device)
         epoch, start_batch = self.start_epoch, self.start_batch
@@ -355,6 +358,36 @@ class Trainer:
                 self._run_epoch(net, train_ends, epoch, start_batch, on_epoch, bar)
             start_batch = 0
             epoch += 1
+        return self._finish()
+
+    def _fit_family(self, on_epoch: Callable[[int, dict[str, float]], None] | None) -> TrainResult:
+        """A fitted family (docs/families.md): one fit on feature windows instead of epochs;
+        then the same calibration and run folder as a neural run."""
+        self._prepare()
+        fit_data_dependent(self.model, self.prepared, self.exp.seed)
+        self.model.to(self.device)
+        train_ends = subsample(self.prepared.samples.train, self.cfg.max_train_samples)
+        self.source = window_source(
+            self.model,
+            self.bars,
+            self.prepared.bars.segment_id,
+            cache=self.cfg.feature_cache,
+            ends=np.concatenate([train_ends, self.val_ends]),
+        )
+        if self.ctx.is_main:
+            self._write_metadata()
+        batch = self.cfg.batch_size * EVAL_BATCH_MULTIPLE
+        row = fit_family(self.model, self.source, self.returns, train_ends, self.val_ends, batch)
+        val = self._validation_nll(batch)
+        row.update({f"val_{k}": v for k, v in val.items()})
+        self.history, self.best_epoch = [row], 1
+        if on_epoch is not None:  # one "epoch": tuning's pruner sees the fitted family's NLL
+            on_epoch(0, val)
+        if self.ctx.is_main:
+            save_checkpoint(
+                {"model": self.model.state_dict(), "epoch": 1},
+                self.run_dir / runs.CHECKPOINTS / runs.BEST,
+            )
         return self._finish()
 
     def _run_epoch(
