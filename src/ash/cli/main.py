@@ -15,8 +15,8 @@ import typer
 from ash.cli import contract as contract_cli
 from ash.cli import data as data_cli
 from ash.cli.consoles import console, err_console
-from ash.cli.errors import UserErrorGroup, request_debug
 from ash.cli.ensemble import ensemble_command
+from ash.cli.errors import UserErrorGroup, request_debug
 from ash.cli.evaluate import evaluate_command
 from ash.cli.export import export as export_command
 from ash.cli.replay import replay_command
