@@ -21,6 +21,10 @@ if [ ! -x "$VENV/bin/python" ]; then
     log "creating $VENV with $PYTHON"
     # --seed: pip inside the venv, so `pip install -e plugins/...` works as the README says.
     "$UV" venv --quiet --seed --python "$PYTHON" "$VENV"
+elif ! "$VENV/bin/python" -c "import pip" >/dev/null 2>&1; then
+    # A venv made before --seed: give it pip too, rather than recreating it.
+    log "adding pip to $VENV"
+    "$UV" pip install --quiet --python "$VENV/bin/python" pip
 fi
 
 if [ "${ASH_GPU:-0}" = 1 ]; then
