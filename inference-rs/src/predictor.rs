@@ -12,7 +12,7 @@ use ort::session::Session;
 use ort::value::TensorRef;
 
 use crate::bars::columns::{N_ALL, N_OPTION};
-use crate::bars::{BarBuilder, BarRow, BarSpec, BuildStats, ColumnMap, Event, Reject, WindowRing};
+use crate::bars::{BarBuilder, BarRow, BarSpec, BuildStats, ColumnMap, ContextFeed, Event, Reject, WindowRing};
 use crate::contract::{ModelSpec, EDGES_NAME, INPUT_NAME, PROBS_NAME};
 use crate::decode::{summarize_into, Summary, DEFAULT_QUANTILES};
 use crate::error::{Error, Result};
@@ -217,6 +217,8 @@ pub struct PricePredictor {
     use_mid: bool,
     /// When `Some`, every finished bar is also recorded here (symbol index, start, full row).
     captured: Option<Vec<(usize, i64, [f64; N_ALL])>>,
+    /// The context symbol's bars, when the model reads `ctx_*` columns (bars/context.rs).
+    context: Option<ContextFeed>,
 }
 
 impl PricePredictor {
@@ -233,6 +235,13 @@ impl PricePredictor {
             )));
         }
         let columns = ColumnMap::new(&spec.bar_columns).map_err(Error::Unservable)?;
+        if columns.uses_context() && spec.context_symbol.is_none() {
+            return Err(Error::Unservable(
+                "the model reads ctx_* columns but its metadata names no context symbol (ash.context_symbol); \
+                 re-export it with `ash export RUN` from a run whose data.context_symbol is set"
+                    .into(),
+            ));
+        }
         let bar_spec = BarSpec::new(
             spec.bar_seconds,
             &spec.timezone,
@@ -245,7 +254,12 @@ impl PricePredictor {
             return Err(Error::Input(format!("quantile level {bad} must be in (0, 1)")));
         }
         let per_window = spec.window * spec.n_columns();
+        let context = match (&spec.context_symbol, columns.uses_context()) {
+            (Some(symbol), true) => Some(ContextFeed::new(symbol, bar_spec.clone(), spec.window)),
+            _ => None,
+        };
         Ok(PricePredictor {
+            context,
             session: loaded.session,
             input: vec![0.0; per_window * config.max_batch.max(1)],
             probs_out: Vec::new(),
@@ -290,7 +304,32 @@ impl PricePredictor {
     }
 
     pub fn is_ready(&self, symbol: &str) -> bool {
-        self.index.get(symbol).is_some_and(|i| self.states[*i].ring.is_ready())
+        self.index.get(symbol).is_some_and(|i| self.ready_at(*i))
+    }
+
+    /// A full window whose newest bar the context (if any) covers.
+    fn ready_at(&self, i: usize) -> bool {
+        let ring = &self.states[i].ring;
+        ring.is_ready() && self.context.as_ref().is_none_or(|c| c.covers(ring.last_ts()))
+    }
+
+    /// The context symbol's feed (None when the model reads no `ctx_*` column).
+    pub fn context(&self) -> Option<&ContextFeed> {
+        self.context.as_ref()
+    }
+
+    /// Symbols whose newest bar waited for the context symbol and that are now ready.
+    pub fn take_released(&mut self, mut on_ready: impl FnMut(&str)) {
+        let Some(ctx) = self.context.as_mut() else { return };
+        let states = &self.states;
+        ctx.release(
+            |i| states[i].ring.last_ts(),
+            |i| {
+                if states[i].ring.is_ready() {
+                    on_ready(&states[i].name);
+                }
+            },
+        );
     }
 
     fn state_index(&mut self, symbol: &str) -> std::result::Result<usize, TickError> {
@@ -330,6 +369,14 @@ impl PricePredictor {
     /// Ingest one tick: O(1), no allocation once the symbol is known.
     pub fn update(&mut self, tick: &Tick<'_>) -> std::result::Result<Updated, TickError> {
         check_float32(&tick.event)?;
+        if let Some(ctx) = self.context.as_mut().filter(|c| c.symbol() == tick.symbol) {
+            // The context symbol's ticks build its own bars; it is served too unless the
+            // symbol list leaves it out.
+            let pushed = ctx.push(&tick.event);
+            if self.allowed.as_ref().is_some_and(|a| !a.contains(tick.symbol)) {
+                return pushed.map(|()| Updated { bars_closed: 0, ready: false }).map_err(TickError::Rejected);
+            }
+        }
         let i = self.state_index(tick.symbol)?;
         let columns = &self.columns;
         let state = &mut self.states[i];
@@ -345,14 +392,25 @@ impl PricePredictor {
         };
         builder.push(&tick.event, &mut sink).map_err(TickError::Rejected)?;
         state.fresh_bars += closed;
-        Ok(Updated { bars_closed: closed, ready: state.ring.is_ready() })
+        let mut ready = state.ring.is_ready();
+        if let Some(ctx) = self.context.as_mut().filter(|c| !c.covers(state.ring.last_ts())) {
+            if closed > 0 {
+                ctx.wait(i);
+            }
+            ready = false;
+        }
+        Ok(Updated { bars_closed: closed, ready })
     }
 
     /// The clock reached `ts` (UTC ns) for every symbol: finish open bars that lie before it.
     /// Calls `on_closed` with each symbol that got a bar.
     pub fn advance(&mut self, ts: i64, mut on_closed: impl FnMut(&str)) {
+        if let Some(ctx) = self.context.as_mut() {
+            ctx.advance(ts);
+        }
         let columns = &self.columns;
         let captured = &mut self.captured;
+        let context = &mut self.context;
         for (i, state) in self.states.iter_mut().enumerate() {
             let ring = &mut state.ring;
             let mut sink = |row: BarRow<'_>| {
@@ -363,7 +421,10 @@ impl PricePredictor {
             };
             if state.builder.advance(ts, &mut sink) {
                 state.fresh_bars += 1;
-                on_closed(&state.name);
+                match context.as_mut() {
+                    Some(ctx) if !ctx.covers(state.ring.last_ts()) => ctx.wait(i),
+                    _ => on_closed(&state.name),
+                }
             }
         }
     }
@@ -371,6 +432,9 @@ impl PricePredictor {
     /// End of the stream: finish every open bar (as the batch builder's last bars). Calls
     /// `on_closed` with each symbol that got a bar.
     pub fn finish(&mut self, mut on_closed: impl FnMut(&str)) {
+        if let Some(ctx) = self.context.as_mut() {
+            ctx.finish();
+        }
         let columns = &self.columns;
         let captured = &mut self.captured;
         for (i, state) in self.states.iter_mut().enumerate() {
@@ -396,8 +460,21 @@ impl PricePredictor {
     /// The bars finished since the last call (symbol, start in UTC ns, the model's columns).
     pub fn drain_bars(&mut self) -> Vec<(String, i64, Vec<f64>)> {
         let Some(log) = self.captured.as_mut() else { return Vec::new() };
-        let rows = std::mem::take(log);
-        rows.into_iter().map(|(i, ts, row)| (self.states[i].name.clone(), ts, self.columns.select(&row))).collect()
+        let mut rows = std::mem::take(log);
+        let mut out = Vec::with_capacity(rows.len());
+        // A bar whose context fields are not final yet stays in the log (bars/context.rs).
+        rows.retain(|(i, ts, row)| match self.context.as_mut() {
+            Some(ctx) if !ctx.covers(*ts) => true,
+            ctx => {
+                let values = ctx.map(|c| c.lookup(*ts));
+                out.push((self.states[*i].name.clone(), *ts, self.columns.select(row, values.as_ref())));
+                false
+            }
+        });
+        if let Some(log) = self.captured.as_mut() {
+            *log = rows;
+        }
+        out
     }
 
     /// Bars finished for `symbol` since its last prediction.
@@ -449,12 +526,22 @@ impl PricePredictor {
             let sym = sym.as_ref();
             let i = *self.index.get(sym).ok_or_else(|| Error::UnknownSymbol(sym.to_string()))?;
             let state = &mut self.states[i];
-            if !state.ring.copy_window(&mut self.input[b * per_window..(b + 1) * per_window]) {
+            let out = &mut self.input[b * per_window..(b + 1) * per_window];
+            if !state.ring.copy_window(out) {
                 return Err(Error::NotReady {
                     symbol: sym.to_string(),
                     have: state.ring.len(),
                     need: state.ring.window(),
                 });
+            }
+            if let Some(ctx) = self.context.as_mut() {
+                if !ctx.covers(state.ring.last_ts()) {
+                    return Err(Error::Input(format!(
+                        "cannot predict {sym:?} yet: its newest bar waits for the context symbol {:?} to reach it",
+                        ctx.symbol()
+                    )));
+                }
+                ctx.fill_window(&state.ring, &self.columns, out);
             }
             state.fresh_bars = 0;
         }
