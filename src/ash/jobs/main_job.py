@@ -23,7 +23,7 @@ from ash.config import ResolvedExperiment, load_experiment
 from ash.data.sources.importer import import_path
 from ash.evaluate import evaluate_run
 from ash.export.run import export_run
-from ash.jobs.replay import ReplayResult, replay
+from ash.jobs.replay import Feed, ReplayResult, replay
 from ash.pipeline import make_source, prepare_data
 from ash.runs import experiments_root, load_model
 from ash.train import run_training
@@ -89,17 +89,26 @@ def replay_test_stretch(resolved: ResolvedExperiment, run_dir: Path, window: int
     """Serve the exported model with ash-serve on real test-span ticks and compare with Python."""
     symbol, start, end = _test_stretch(resolved, run_dir, window)
     source = make_source(resolved)
-    frames = {}
-    for kind in ("trades", "quotes"):
-        if kind in source.event_kinds():
-            chunks = list(source.read(kind, [symbol], start, end))
-            frames[kind] = pd.concat(chunks, ignore_index=True) if chunks else None
-    trades = frames.get("trades")
-    if trades is None or trades.empty:
-        raise ValueError(f"no trades for {symbol} in [{start}, {end}) to replay")
+
+    def feed(name: str) -> Feed:
+        frames = {}
+        for kind in ("trades", "quotes"):
+            if kind in source.event_kinds():
+                chunks = list(source.read(kind, [name], start, end))
+                frames[kind] = pd.concat(chunks, ignore_index=True) if chunks else None
+        trades = frames.get("trades")
+        if trades is None or trades.empty:
+            raise ValueError(f"no trades for {name} in [{start}, {end}) to replay")
+        return Feed(trades, frames.get("quotes"))
+
+    served = feed(symbol)
+    context_symbol = resolved.experiment.data.context_symbol
+    context = feed(context_symbol) if context_symbol is not None else None
     session = resolved.experiment.bars.session
     model_path = run_dir / "model.onnx"
-    return replay(model_path, trades, frames.get("quotes"), symbol, session_window=session)
+    return replay(
+        model_path, served.trades, served.quotes, symbol, session_window=session, context=context
+    )
 
 
 def _nll(metrics: dict[str, Any], split: str, forecaster: str, horizon: float) -> float:
