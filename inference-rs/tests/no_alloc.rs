@@ -29,8 +29,12 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// The counter is global: the tests of this file take turns.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn update_does_not_allocate_in_steady_state() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let model = common::fixtures().join("valid/w8_c17_h3_k5.onnx");
     let mut p = PricePredictor::new(&model, PredictorConfig { ort_lib: Some(common::ort_lib()), ..Default::default() })
         .expect("model loads");
@@ -50,4 +54,29 @@ fn update_does_not_allocate_in_steady_state() {
     assert!(closed > 5_000, "the stream must close many bars ({closed})");
     assert!(p.is_ready("SPY"));
     assert_eq!(allocations, 0, "update allocated {allocations} times over {} ticks", ticks.len() - 100);
+}
+
+#[test]
+fn update_with_a_context_symbol_does_not_allocate_in_steady_state() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let model = common::fixtures().join("valid/w8_c22_h2_k3_ctx.onnx"); // context symbol "IDX"
+    let mut p = PricePredictor::new(&model, PredictorConfig { ort_lib: Some(common::ort_lib()), ..Default::default() })
+        .expect("model loads");
+    let ticks = synthetic_ticks(50_000, 1_000_000_000, 5, 1_381_154_400_000_000_000);
+    let mut released = 0u32;
+    let mut feed = |p: &mut PricePredictor, ticks: &[ash_runtime::bars::Event<'static>]| {
+        for e in ticks {
+            for symbol in ["A", "IDX"] {
+                let _ = p.update(&Tick { symbol, event: *e });
+                p.take_released(|_| released += 1);
+            }
+        }
+    };
+    feed(&mut p, &ticks[..100]);
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    feed(&mut p, &ticks[100..]);
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    assert!(released > 5_000, "the context must release A's bars ({released})");
+    assert!(p.is_ready("A") && p.context().is_some_and(|c| c.bars() > 5_000));
+    assert_eq!(allocations, 0, "update allocated {allocations} times with a context symbol");
 }

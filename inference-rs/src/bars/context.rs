@@ -26,8 +26,9 @@ use super::window::{ColumnMap, WindowRing};
 pub type ContextValues = [f64; N_CONTEXT];
 
 const SECONDS_PER_DAY: f64 = 86_400.0;
-/// Upper bound of the retained history (bars), whatever the bar length.
-const MAX_HISTORY: usize = 1 << 22;
+/// Upper bound of the retained history (bars; 12 MiB), whatever the bar length: three days of
+/// 1 s bars, seven hours of 100 ms bars.
+const MAX_HISTORY: usize = 1 << 18;
 
 /// The context symbol's bar builder and the history of its finished bars.
 #[derive(Debug, Clone)]
@@ -50,15 +51,16 @@ pub struct ContextFeed {
 
 impl ContextFeed {
     /// A feed for `symbol` on the model's bar spec. The history keeps one day of bars (at
-    /// least four windows), so lookups for any window of a symbol finished within a day of the
-    /// context's clock are exact.
+    /// most `MAX_HISTORY`, at least four windows), so lookups for any window of a symbol
+    /// finished within a day of the context's clock are exact. Allocated once, here: ingesting
+    /// context ticks allocates nothing.
     pub fn new(symbol: &str, spec: BarSpec, window: usize) -> Self {
         let day = (SECONDS_PER_DAY * 1e9 / spec.bar_ns as f64).ceil() as usize;
-        let capacity = day.max(window.saturating_mul(4)).clamp(1, MAX_HISTORY);
+        let capacity = day.min(MAX_HISTORY).max(window.saturating_mul(4)).max(1);
         ContextFeed {
             symbol: symbol.to_string(),
             builder: BarBuilder::new(spec),
-            history: VecDeque::new(),
+            history: VecDeque::with_capacity(capacity),
             capacity,
             evicted: false,
             misses: 0,
