@@ -10,7 +10,9 @@ message."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,6 +103,16 @@ def test_served_context_model_equals_python_on_real_ticks_of_three_symbols(
         "ctx_sell_volume",
     ]
     feeds = {s: _feed(source, s) for s in [*SERVED, CONTEXT]}
+    # `ash replay RUN`: the run's own source and session; the context's ticks are added.
+    argv = [sys.executable, "-m", "ash.cli.main", "replay", str(model.parent)]
+    argv += ["--start", REPLAY[0].isoformat(), "--end", REPLAY[1].isoformat()]
+    argv += ["--symbols", ",".join(SERVED)]
+    env = {**os.environ, "COLUMNS": "200"}
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "bit-equal: True" in done.stdout and ": equal" in done.stdout, done.stdout
+    assert "AIG" in done.stdout and "BAC" in done.stdout
+
     result = replay_symbols(model, feeds)
     # Every symbol, the context included, is served; its own ctx_* columns are its own bars.
     assert set(result.predictions_by_symbol) == {*SERVED, CONTEXT}

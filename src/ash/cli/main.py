@@ -15,6 +15,7 @@ from ash.cli.consoles import console, err_console
 from ash.cli.evaluate import evaluate_command
 from ash.cli.export import export as export_command
 from ash.cli.plugins_cmd import print_plugins
+from ash.cli.replay import replay_command
 from ash.cli.serve import serve as serve_command
 from ash.cli.train import train_command
 from ash.cli.tune import tune as tune_command
@@ -166,6 +167,7 @@ app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
 app.command("export")(export_command)
 app.command("serve")(serve_command)
+app.command("replay")(replay_command)
 app.command("tune")(tune_command)
 
 

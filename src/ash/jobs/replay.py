@@ -25,6 +25,8 @@ from ash.bars.columns import CONTEXT_PREFIX
 from ash.bars.events import QUOTE, TRADE, merge_feeds
 from ash.bars.spec import BarSpec
 from ash.onnx_io import cpu_session
+from ash.pipeline import make_source
+from ash.runs import load_config
 from ash.runtime import build_command
 
 PROB_TOLERANCE = 1e-5
@@ -254,4 +256,41 @@ def replay_symbols(
         latency_p50_us=float(latency.get("p50", float("nan"))),
         latency_p99_us=float(latency.get("p99", float("nan"))),
         predictions_by_symbol=by_symbol,
+    )
+
+
+def replay_run(
+    run_dir: Path,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    *,
+    symbols: list[str] | None = None,
+    timeout_s: float = 600.0,
+) -> ReplayResult:
+    """Serve ``RUN/model.onnx`` on the run's own data source between ``start`` and ``end``: the
+    ticks of ``symbols`` (default: the experiment's) and of its context symbol, all at once."""
+    resolved = load_config(run_dir)
+    exp = resolved.experiment
+    served = list(symbols or exp.data.symbols)
+    wanted = [*served]
+    if exp.data.context_symbol is not None and exp.data.context_symbol not in wanted:
+        wanted.append(exp.data.context_symbol)
+    source = make_source(resolved)
+    feeds = {}
+    for symbol in wanted:
+        frames: dict[str, pd.DataFrame | None] = {}
+        for kind in ("trades", "quotes"):
+            if kind in source.event_kinds():
+                chunks = [c for c in source.read(kind, [symbol], start, end) if len(c)]
+                frames[kind] = pd.concat(chunks, ignore_index=True) if chunks else None
+        trades = frames.get("trades")
+        if trades is None:
+            raise ReplayError(f"no trades for {symbol} in [{start}, {end}) in the run's source")
+        feeds[symbol] = Feed(trades, frames.get("quotes"))
+    return replay_symbols(
+        Path(run_dir) / "model.onnx",
+        feeds,
+        session_window=exp.bars.session,
+        timeout_s=timeout_s,
+        served=served,
     )
