@@ -9,15 +9,14 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use ort::session::Session;
-use ort::value::TensorRef;
 
 use crate::bars::columns::{N_ALL, N_OPTION};
 use crate::bars::{BarBuilder, BarRow, BarSpec, BuildStats, ColumnMap, ContextFeed, Event, Reject, WindowRing};
-use crate::contract::{ModelSpec, EDGES_NAME, INPUT_NAME, PROBS_NAME};
+use crate::contract::ModelSpec;
 use crate::decode::{summarize_into, Summary, DEFAULT_QUANTILES};
 use crate::error::{Error, Result};
 use crate::model::load_model;
-use crate::runtime::SessionConfig;
+use crate::runtime::{BoundRun, SessionConfig};
 
 /// How a predictor is built.
 #[derive(Debug, Clone)]
@@ -31,7 +30,8 @@ pub struct PredictorConfig {
     pub quantiles: Vec<f64>,
     /// Local trading window "HH:MM-HH:MM" (BarSpec.session); `None` keeps every event.
     pub session_window: Option<String>,
-    /// Input buffer capacity in windows (grows once if a larger batch is asked for).
+    /// The largest batch one call carries (`ash-serve --max-batch`): its tensors are bound at
+    /// load, beside batch 1's; other sizes are bound on first use (see `PricePredictor::bound`).
     pub max_batch: usize,
     /// Most symbols tracked at once; ticks for further new symbols are rejected
     /// (`too_many_symbols`), so a feed of garbage symbols cannot exhaust memory.
@@ -198,6 +198,9 @@ impl std::hash::Hasher for FxHasher {
 
 type BuildFxHasher = std::hash::BuildHasherDefault<FxHasher>;
 
+/// Batch sizes other than 1 whose bound tensors are kept (see `PricePredictor::bound`).
+const BATCH_SLOTS: usize = 4;
+
 pub struct PricePredictor {
     session: Session,
     spec: ModelSpec,
@@ -209,7 +212,10 @@ pub struct PricePredictor {
     allowed: Option<HashSet<String>>,
     max_symbols: usize,
     max_symbol_bytes: usize,
-    input: Vec<f32>,
+    /// Bound tensors for batch 1 (the per-bar prediction path).
+    single: BoundRun,
+    /// Bound tensors for other batch sizes, most recently used first (at most `BATCH_SLOTS`).
+    batched: Vec<BoundRun>,
     probs_out: Vec<f32>,
     edges_out: Vec<f32>,
     levels: Vec<f64>,
@@ -253,7 +259,7 @@ impl PricePredictor {
         if let Some(bad) = config.quantiles.iter().find(|q| !(**q > 0.0 && **q < 1.0)) {
             return Err(Error::Input(format!("quantile level {bad} must be in (0, 1)")));
         }
-        let per_window = spec.window * spec.n_columns();
+        let (nh, k) = (spec.n_horizons(), spec.n_buckets);
         let context = match (&spec.context_symbol, columns.uses_context()) {
             (Some(symbol), true) => Some(ContextFeed::new(symbol, bar_spec.clone(), spec.window)),
             _ => None,
@@ -261,9 +267,13 @@ impl PricePredictor {
         Ok(PricePredictor {
             context,
             session: loaded.session,
-            input: vec![0.0; per_window * config.max_batch.max(1)],
-            probs_out: Vec::new(),
-            edges_out: Vec::new(),
+            single: BoundRun::new(1, spec.window, spec.n_columns(), nh, k)?,
+            batched: match config.max_batch {
+                0 | 1 => Vec::new(),
+                n => vec![BoundRun::new(n, spec.window, spec.n_columns(), nh, k)?],
+            },
+            probs_out: Vec::with_capacity(nh * k),
+            edges_out: Vec::with_capacity(nh * (k + 1)),
             use_mid: spec.reference_price == "mid",
             spec,
             bar_spec,
@@ -516,17 +526,36 @@ impl PricePredictor {
             .collect())
     }
 
-    /// Copy each symbol's window into the reused input buffer (row b = symbols[b]).
+    /// The bound tensors for `batch` windows. Batch 1 has its own; other sizes share
+    /// `BATCH_SLOTS` slots, most recently used first (a server's batches come in a few sizes:
+    /// its `--max-batch` and the remainders), built on first use of a size.
+    fn bound(&mut self, batch: usize) -> Result<&mut BoundRun> {
+        if batch <= 1 {
+            return Ok(&mut self.single);
+        }
+        match self.batched.iter().position(|b| b.batch() == batch) {
+            Some(at) => self.batched[..=at].rotate_right(1),
+            None => {
+                let (nh, k) = (self.spec.n_horizons(), self.spec.n_buckets);
+                let fresh = BoundRun::new(batch, self.spec.window, self.spec.n_columns(), nh, k)?;
+                self.batched.truncate(BATCH_SLOTS - 1);
+                self.batched.insert(0, fresh);
+            }
+        }
+        self.batched.first_mut().ok_or_else(|| Error::Input(format!("no tensors bound for batch {batch}")))
+    }
+
+    /// Copy each symbol's window into the bound input tensor of this batch size (row b =
+    /// symbols[b]).
     fn fill_inputs<S: AsRef<str>>(&mut self, symbols: &[S]) -> Result<()> {
         let per_window = self.spec.window * self.spec.n_columns();
-        if self.input.len() < symbols.len() * per_window {
-            self.input.resize(symbols.len() * per_window, 0.0);
-        }
+        self.bound(symbols.len())?;
+        let input = current(&mut self.single, &mut self.batched, symbols.len())?.input_mut()?;
         for (b, sym) in symbols.iter().enumerate() {
             let sym = sym.as_ref();
             let i = *self.index.get(sym).ok_or_else(|| Error::UnknownSymbol(sym.to_string()))?;
             let state = &mut self.states[i];
-            let out = &mut self.input[b * per_window..(b + 1) * per_window];
+            let out = &mut input[b * per_window..(b + 1) * per_window];
             if !state.ring.copy_window(out) {
                 return Err(Error::NotReady {
                     symbol: sym.to_string(),
@@ -587,40 +616,40 @@ impl PricePredictor {
                 self.spec.n_columns()
             )));
         }
-        if self.input.len() < windows.len() {
-            self.input.resize(windows.len(), 0.0);
-        }
-        self.input[..windows.len()].copy_from_slice(windows);
+        self.bound(batch)?.input_mut()?.copy_from_slice(windows);
         self.run_windows(batch)?;
         Ok((self.probs_out.clone(), self.edges_out.clone()))
     }
 
-    /// One `Session::run` on the first `batch` windows of the reused input buffer; the outputs
-    /// are copied into the reused output buffers.
+    /// One `Session::run` on the bound tensors of `batch` windows (filled by `fill_inputs` or
+    /// `run_raw`); the outputs are copied into the reused output buffers.
     fn run_windows(&mut self, batch: usize) -> Result<()> {
-        let (w, c) = (self.spec.window, self.spec.n_columns());
-        let shape = [batch as i64, w as i64, c as i64];
-        let input = TensorRef::from_array_view((shape, &self.input[..batch * w * c]))
-            .map_err(|e| Error::ort("wrapping the input buffer", e))?;
-        let outputs =
-            self.session.run(ort::inputs![INPUT_NAME => input]).map_err(|e| Error::ort("running the model", e))?;
-        let (_, probs) = outputs[PROBS_NAME].try_extract_tensor::<f32>().map_err(|e| Error::ort("reading probs", e))?;
-        let (_, edges) = outputs[EDGES_NAME].try_extract_tensor::<f32>().map_err(|e| Error::ort("reading edges", e))?;
+        current(&mut self.single, &mut self.batched, batch)?.run(
+            &mut self.session,
+            &mut self.probs_out,
+            &mut self.edges_out,
+        )?;
         let (nh, k) = (self.spec.n_horizons(), self.spec.n_buckets);
-        if probs.len() != batch * nh * k || edges.len() != batch * nh * (k + 1) {
+        if self.probs_out.len() != batch * nh * k || self.edges_out.len() != batch * nh * (k + 1) {
             return Err(Error::Input(format!(
                 "the model returned {} probs and {} edges for batch {batch}; expected {} and {}",
-                probs.len(),
-                edges.len(),
+                self.probs_out.len(),
+                self.edges_out.len(),
                 batch * nh * k,
                 batch * nh * (k + 1)
             )));
         }
-        self.probs_out.clear();
-        self.probs_out.extend_from_slice(probs);
-        self.edges_out.clear();
-        self.edges_out.extend_from_slice(edges);
         Ok(())
+    }
+}
+
+/// The bound tensors `PricePredictor::bound` made ready for `batch` (field-wise, so the caller
+/// can borrow the symbol states at the same time).
+fn current<'a>(single: &'a mut BoundRun, batched: &'a mut [BoundRun], batch: usize) -> Result<&'a mut BoundRun> {
+    match batched.first_mut() {
+        _ if batch <= 1 => Ok(single),
+        Some(b) if b.batch() == batch => Ok(b),
+        _ => Err(Error::Input(format!("no tensors bound for batch {batch}"))),
     }
 }
 
