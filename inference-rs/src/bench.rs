@@ -1,6 +1,9 @@
 //! The `bench` subcommand: `update` ns/tick, `predict` p50/p99 at batch 1 against the bare
 //! `Session::run` on the same session and input (interleaved, same run), batched throughput,
-//! and optionally Python ONNX Runtime on the same model as a reference.
+//! and optionally Python ONNX Runtime on the same model as a reference, interleaved in chunks of
+//! `CHUNK` calls so both see the same machine load. Besides wall time, each call's thread CPU
+//! time is recorded: a wall-time tail that the CPU time does not have is the scheduler
+//! (the process waiting for a core), not the runtime.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -48,6 +51,29 @@ pub fn synthetic_ticks(n: usize, bar_ns: i64, seed: u64, start_ns: i64) -> Vec<E
 /// 10:00 New York on 2013-10-07, in UTC ns: ticks start inside a trading day.
 const START_NS: i64 = 1_381_154_400_000_000_000;
 
+/// Calls per interleaved chunk: Rust runs `CHUNK` predict/bare pairs, then Python `CHUNK`
+/// calls, each side after one untimed call (the first call after the other process ran pays
+/// its wake-up and cold caches: with it timed, one call in `CHUNK` would be cold and set the
+/// p99 of whichever column comes first). Short enough that a burst of load on the shared
+/// machine hits both sides.
+const CHUNK: usize = 10;
+
+/// CPU time of the calling thread (µs): excludes the time the thread waited for a core.
+fn thread_cpu_us() -> f64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_THREAD_CPUTIME_ID is always supported on
+    // Linux, and on failure `ts` stays zero (the figure is then 0, never undefined).
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 * 1e6 + ts.tv_nsec as f64 / 1e3
+}
+
+/// Wall and thread-CPU time (µs) of one call.
+fn timed<T>(f: impl FnOnce() -> Result<T>) -> Result<(f64, f64)> {
+    let (t, c) = (Instant::now(), thread_cpu_us());
+    black_box(f()?);
+    Ok((t.elapsed().as_secs_f64() * 1e6, thread_cpu_us() - c))
+}
+
 fn percentiles(mut v: Vec<f64>) -> (f64, f64) {
     v.sort_by(f64::total_cmp);
     let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
@@ -80,6 +106,8 @@ pub struct ModelFigures {
     /// Median over rounds of predict/bare (p50, p99).
     pub overhead: (f64, f64),
     pub python: Option<(f64, f64)>,
+    /// p99 of thread CPU time (µs): Rust predict, Python run (medians over rounds).
+    pub cpu_p99: (f64, Option<f64>),
     pub throughput: Vec<(usize, f64)>,
 }
 
@@ -107,46 +135,67 @@ pub fn bench_model(model: &Path, o: &BenchOptions) -> Result<ModelFigures> {
     let (w, c) = (p.spec().window, p.spec().n_columns());
     // Same shape as the predictor's window; the cost of these graphs does not depend on values.
     let window = crate::contract::synthetic::synthetic_bars(&p.spec().bar_columns, w, 1, p.spec().bar_seconds, 1);
-    // Rounds of interleaved pairs (predict, then bare run); per-round p50/p99, then medians over
-    // rounds: a descheduled millisecond hits both columns alike instead of one p99.
+    // Rounds of interleaved pairs (predict, then bare run), each chunk of CHUNK pairs followed by
+    // CHUNK Python calls; per-round p50/p99, then medians over rounds: a descheduled
+    // millisecond hits one round's tail, not the summary.
     let rounds = 10usize;
-    let per_round = (o.iters / rounds).max(10);
-    let mut round_stats: Vec<[f64; 4]> = Vec::with_capacity(rounds);
-    // The Python reference (same model, window and session options) runs its rounds in a
-    // child process interleaved with the Rust rounds, so both see the same machine load.
+    let per_round = (o.iters / rounds).max(CHUNK);
+    // [predict p50, p99, bare p50, p99, predict cpu p99]
+    let mut round_stats: Vec<[f64; 5]> = Vec::with_capacity(rounds);
+    // The Python reference (same model, window and session options) runs in a child process.
     let mut python = o.python.as_deref().and_then(|py| PythonReference::start(py, model, &window, w, c));
-    let mut python_rounds: Vec<(f64, f64)> = Vec::new();
+    // [python p50, p99, cpu p99]
+    let mut python_rounds: Vec<[f64; 3]> = Vec::new();
     let mut out = crate::predictor::Prediction::default();
     for _ in 0..3 {
         p.predict_into("SYM", &mut out)?;
     }
+    let shape = [1i64, w as i64, c as i64];
     for _ in 0..rounds {
-        let (mut pred, mut bare) = (Vec::with_capacity(per_round), Vec::with_capacity(per_round));
-        for _ in 0..per_round {
-            let t = Instant::now();
+        let (mut pred, mut pred_cpu, mut bare) =
+            (Vec::with_capacity(per_round), Vec::with_capacity(per_round), Vec::with_capacity(per_round));
+        let (mut py_wall, mut py_cpu) = (Vec::new(), Vec::new());
+        for chunk_start in (0..per_round).step_by(CHUNK) {
+            let n = CHUNK.min(per_round - chunk_start);
             p.predict_into("SYM", &mut out)?;
-            black_box(&out);
-            pred.push(t.elapsed().as_secs_f64() * 1e6);
-            let t = Instant::now();
-            {
-                let tensor = TensorRef::from_array_view(([1i64, w as i64, c as i64], &window[..]))
-                    .map_err(|e| Error::ort("bench input", e))?;
-                let out =
-                    p.session_mut().run(ort::inputs![INPUT_NAME => tensor]).map_err(|e| Error::ort("bench run", e))?;
-                let probs = out[PROBS_NAME].try_extract_tensor::<f32>().map_err(|e| Error::ort("bench probs", e))?;
-                let edges = out[EDGES_NAME].try_extract_tensor::<f32>().map_err(|e| Error::ort("bench edges", e))?;
-                black_box((probs.1[0], edges.1[0]));
+            for _ in 0..n {
+                let (wall, cpu) = timed(|| p.predict_into("SYM", &mut out))?;
+                pred.push(wall);
+                pred_cpu.push(cpu);
+                // The bare run: what `predict` did before bound tensors (a borrowed input
+                // wrapped per call, named inputs, ONNX Runtime-allocated outputs), no window
+                // copy and no decoding.
+                let (wall, _) = timed(|| {
+                    let tensor =
+                        TensorRef::from_array_view((shape, &window[..])).map_err(|e| Error::ort("bench input", e))?;
+                    let out = p
+                        .session_mut()
+                        .run(ort::inputs![INPUT_NAME => tensor])
+                        .map_err(|e| Error::ort("bench run", e))?;
+                    let probs =
+                        out[PROBS_NAME].try_extract_tensor::<f32>().map_err(|e| Error::ort("bench probs", e))?;
+                    let edges =
+                        out[EDGES_NAME].try_extract_tensor::<f32>().map_err(|e| Error::ort("bench edges", e))?;
+                    Ok((probs.1[0], edges.1[0]))
+                })?;
+                bare.push(wall);
             }
-            bare.push(t.elapsed().as_secs_f64() * 1e6);
+            if let Some(reference) = python.as_mut() {
+                match reference.chunk(n) {
+                    Some((wall, cpu)) => {
+                        py_wall.extend(wall);
+                        py_cpu.extend(cpu);
+                    }
+                    None => python = None,
+                }
+            }
         }
         let (p50, p99) = percentiles(pred);
         let (b50, b99) = percentiles(bare);
-        round_stats.push([p50, p99, b50, b99]);
-        if let Some(reference) = python.as_mut() {
-            match reference.round(per_round) {
-                Some(figures) => python_rounds.push(figures),
-                None => python = None,
-            }
+        round_stats.push([p50, p99, b50, b99, percentiles(pred_cpu).1]);
+        if python.is_some() {
+            let (y50, y99) = percentiles(py_wall);
+            python_rounds.push([y50, y99, percentiles(py_cpu).1]);
         }
     }
     let median_of = |k: usize| percentiles(round_stats.iter().map(|r| r[k]).collect()).0;
@@ -169,11 +218,10 @@ pub fn bench_model(model: &Path, o: &BenchOptions) -> Result<ModelFigures> {
         throughput.push((n, n as f64 / median));
     }
 
-    let python = (python_rounds.len() == rounds).then(|| {
-        let p50 = percentiles(python_rounds.iter().map(|r| r.0).collect()).0;
-        let p99 = percentiles(python_rounds.iter().map(|r| r.1).collect()).0;
-        (p50, p99)
-    });
+    let python_median = |k: usize| percentiles(python_rounds.iter().map(|r| r[k]).collect()).0;
+    let complete = python_rounds.len() == rounds;
+    let python_cpu = complete.then(|| python_median(2));
+    let python = complete.then(|| (python_median(0), python_median(1)));
     Ok(ModelFigures {
         model: model_label(model),
         update_ns,
@@ -181,13 +229,14 @@ pub fn bench_model(model: &Path, o: &BenchOptions) -> Result<ModelFigures> {
         bare: (median_of(2), median_of(3)),
         overhead: (ratio_of(0, 2), ratio_of(1, 3)),
         python,
+        cpu_p99: (median_of(4), python_cpu),
         throughput,
     })
 }
 
 // Same session options as `runtime::create_session` (1 intra-op and 1 inter-op thread,
-// sequential, full optimisation) and the same input window. One line "N" on stdin = one round
-// of N timed runs; it answers "p50 p99" (µs) on stdout.
+// sequential, full optimisation) and the same input window. One line "N" on stdin = N timed
+// runs; it answers with N wall times, "|", and N thread CPU times (µs) on one line.
 const PYTHON_REFERENCE: &str = r#"
 import sys, time, numpy as np, onnxruntime as ort
 path, window = sys.argv[1], sys.argv[2]
@@ -198,12 +247,15 @@ s = ort.InferenceSession(path, sess_options=o, providers=["CPUExecutionProvider"
 x = np.load(window)
 for _ in range(3): s.run(["probs", "edges"], {"bars": x})
 print("ready", flush=True)
+feed = {"bars": x}
 for line in sys.stdin:
-    t = []
+    s.run(None, feed)  # untimed: wakes this process and warms its caches (see CHUNK)
+    wall, cpu = [], []
     for _ in range(int(line)):
-        a = time.perf_counter(); s.run(["probs", "edges"], {"bars": x}); b = time.perf_counter()
-        t.append((b - a) * 1e6)
-    print(np.percentile(t, 50), np.percentile(t, 99), flush=True)
+        a, c = time.perf_counter(), time.thread_time()
+        s.run(None, feed)
+        cpu.append((time.thread_time() - c) * 1e6); wall.append((time.perf_counter() - a) * 1e6)
+    print(*wall, "|", *cpu, flush=True)
 "#;
 
 /// Python ONNX Runtime `InferenceSession.run` on the same model and window, batch 1, 1 thread,
@@ -237,14 +289,16 @@ impl PythonReference {
         Some(PythonReference { child, stdout, window: path })
     }
 
-    /// One round of `n` timed runs: (p50, p99) µs.
-    fn round(&mut self, n: usize) -> Option<(f64, f64)> {
+    /// `n` timed runs: their wall and thread CPU times (µs).
+    fn chunk(&mut self, n: usize) -> Option<(Vec<f64>, Vec<f64>)> {
         use std::io::{BufRead, Write};
         writeln!(self.child.stdin.as_mut()?, "{n}").ok()?;
         let mut line = String::new();
         self.stdout.read_line(&mut line).ok()?;
-        let mut it = line.split_whitespace().filter_map(|v| v.parse::<f64>().ok());
-        Some((it.next()?, it.next()?))
+        let (wall, cpu) = line.split_once('|')?;
+        let parse = |s: &str| s.split_whitespace().map(|v| v.parse::<f64>().ok()).collect::<Option<Vec<f64>>>();
+        let (wall, cpu) = (parse(wall)?, parse(cpu)?);
+        (wall.len() == n && cpu.len() == n).then_some((wall, cpu))
     }
 }
 
@@ -287,17 +341,33 @@ fn model_label(model: &Path) -> String {
 pub fn render(rows: &[ModelFigures], o: &BenchOptions) -> String {
     let mut s = String::new();
     s.push_str(&format!(
-        "ash-serve bench: {} predict/bare pairs in 10 interleaved rounds, each followed by a Python round on the same window (medians over rounds), {} ticks, {} intra-op thread(s), {:?}\n\n",
+        "ash-serve bench: {} predict/bare pairs in 10 rounds, every {CHUNK} pairs followed by {CHUNK} Python calls on the same window (medians over rounds), {} ticks, {} intra-op thread(s), {:?}\n\n",
         o.iters, o.ticks, o.config.session.intra_threads, o.config.session.device
     ));
-    s.push_str("| model | update ns/tick | predict p50 µs | predict p99 µs | bare run p50 µs | bare run p99 µs | overhead p50 | overhead p99 | python ort p50 µs | python ort p99 µs |\n");
-    s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    s.push_str("| model | update ns/tick | predict p50 µs | predict p99 µs | bare run p50 µs | bare run p99 µs | predict/bare p50 | predict/bare p99 | python ort p50 µs | python ort p99 µs | rust/python p50 | rust/python p99 | predict CPU p99 µs | python CPU p99 µs |\n");
+    s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    let na = || "n/a".to_string();
     for r in rows {
-        let (py50, py99) =
-            r.python.map_or(("n/a".into(), "n/a".into()), |(a, b)| (format!("{a:.1}"), format!("{b:.1}")));
+        let (py50, py99, vs50, vs99) = r.python.map_or((na(), na(), na(), na()), |(a, b)| {
+            (format!("{a:.1}"), format!("{b:.1}"), format!("{:.3}", r.predict.0 / a), format!("{:.3}", r.predict.1 / b))
+        });
+        let py_cpu = r.cpu_p99.1.map_or_else(na, |v| format!("{v:.1}"));
         s.push_str(&format!(
-            "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.3}x | {:.3}x | {} | {} |\n",
-            r.model, r.update_ns, r.predict.0, r.predict.1, r.bare.0, r.bare.1, r.overhead.0, r.overhead.1, py50, py99
+            "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.3}x | {:.3}x | {} | {} | {} | {} | {:.1} | {} |\n",
+            r.model,
+            r.update_ns,
+            r.predict.0,
+            r.predict.1,
+            r.bare.0,
+            r.bare.1,
+            r.overhead.0,
+            r.overhead.1,
+            py50,
+            py99,
+            vs50,
+            vs99,
+            r.cpu_p99.0,
+            py_cpu
         ));
     }
     s.push_str("\nbatched throughput (predictions/s, one ONNX call per batch):\n\n| model |");

@@ -9,15 +9,14 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use ort::session::Session;
-use ort::value::TensorRef;
 
 use crate::bars::columns::{N_ALL, N_OPTION};
-use crate::bars::{BarBuilder, BarRow, BarSpec, BuildStats, ColumnMap, Event, Reject, WindowRing};
-use crate::contract::{ModelSpec, EDGES_NAME, INPUT_NAME, PROBS_NAME};
+use crate::bars::{BarBuilder, BarRow, BarSpec, BuildStats, ColumnMap, ContextFeed, Event, Reject, WindowRing};
+use crate::contract::ModelSpec;
 use crate::decode::{summarize_into, Summary, DEFAULT_QUANTILES};
 use crate::error::{Error, Result};
 use crate::model::load_model;
-use crate::runtime::SessionConfig;
+use crate::runtime::{BoundRun, SessionConfig};
 
 /// How a predictor is built.
 #[derive(Debug, Clone)]
@@ -31,7 +30,8 @@ pub struct PredictorConfig {
     pub quantiles: Vec<f64>,
     /// Local trading window "HH:MM-HH:MM" (BarSpec.session); `None` keeps every event.
     pub session_window: Option<String>,
-    /// Input buffer capacity in windows (grows once if a larger batch is asked for).
+    /// The largest batch one call carries (`ash-serve --max-batch`): its tensors are bound at
+    /// load, beside batch 1's; other sizes are bound on first use (see `PricePredictor::bound`).
     pub max_batch: usize,
     /// Most symbols tracked at once; ticks for further new symbols are rejected
     /// (`too_many_symbols`), so a feed of garbage symbols cannot exhaust memory.
@@ -198,6 +198,9 @@ impl std::hash::Hasher for FxHasher {
 
 type BuildFxHasher = std::hash::BuildHasherDefault<FxHasher>;
 
+/// Batch sizes other than 1 whose bound tensors are kept (see `PricePredictor::bound`).
+const BATCH_SLOTS: usize = 4;
+
 pub struct PricePredictor {
     session: Session,
     spec: ModelSpec,
@@ -209,7 +212,10 @@ pub struct PricePredictor {
     allowed: Option<HashSet<String>>,
     max_symbols: usize,
     max_symbol_bytes: usize,
-    input: Vec<f32>,
+    /// Bound tensors for batch 1 (the per-bar prediction path).
+    single: BoundRun,
+    /// Bound tensors for other batch sizes, most recently used first (at most `BATCH_SLOTS`).
+    batched: Vec<BoundRun>,
     probs_out: Vec<f32>,
     edges_out: Vec<f32>,
     levels: Vec<f64>,
@@ -217,6 +223,8 @@ pub struct PricePredictor {
     use_mid: bool,
     /// When `Some`, every finished bar is also recorded here (symbol index, start, full row).
     captured: Option<Vec<(usize, i64, [f64; N_ALL])>>,
+    /// The context symbol's bars, when the model reads `ctx_*` columns (bars/context.rs).
+    context: Option<ContextFeed>,
 }
 
 impl PricePredictor {
@@ -233,6 +241,13 @@ impl PricePredictor {
             )));
         }
         let columns = ColumnMap::new(&spec.bar_columns).map_err(Error::Unservable)?;
+        if columns.uses_context() && spec.context_symbol.is_none() {
+            return Err(Error::Unservable(
+                "the model reads ctx_* columns but its metadata names no context symbol (ash.context_symbol); \
+                 re-export it with `ash export RUN` from a run whose data.context_symbol is set"
+                    .into(),
+            ));
+        }
         let bar_spec = BarSpec::new(
             spec.bar_seconds,
             &spec.timezone,
@@ -244,12 +259,21 @@ impl PricePredictor {
         if let Some(bad) = config.quantiles.iter().find(|q| !(**q > 0.0 && **q < 1.0)) {
             return Err(Error::Input(format!("quantile level {bad} must be in (0, 1)")));
         }
-        let per_window = spec.window * spec.n_columns();
+        let (nh, k) = (spec.n_horizons(), spec.n_buckets);
+        let context = match (&spec.context_symbol, columns.uses_context()) {
+            (Some(symbol), true) => Some(ContextFeed::new(symbol, bar_spec.clone(), spec.window)),
+            _ => None,
+        };
         Ok(PricePredictor {
+            context,
             session: loaded.session,
-            input: vec![0.0; per_window * config.max_batch.max(1)],
-            probs_out: Vec::new(),
-            edges_out: Vec::new(),
+            single: BoundRun::new(1, spec.window, spec.n_columns(), nh, k)?,
+            batched: match config.max_batch {
+                0 | 1 => Vec::new(),
+                n => vec![BoundRun::new(n, spec.window, spec.n_columns(), nh, k)?],
+            },
+            probs_out: Vec::with_capacity(nh * k),
+            edges_out: Vec::with_capacity(nh * (k + 1)),
             use_mid: spec.reference_price == "mid",
             spec,
             bar_spec,
@@ -290,7 +314,32 @@ impl PricePredictor {
     }
 
     pub fn is_ready(&self, symbol: &str) -> bool {
-        self.index.get(symbol).is_some_and(|i| self.states[*i].ring.is_ready())
+        self.index.get(symbol).is_some_and(|i| self.ready_at(*i))
+    }
+
+    /// A full window whose newest bar the context (if any) covers.
+    fn ready_at(&self, i: usize) -> bool {
+        let ring = &self.states[i].ring;
+        ring.is_ready() && self.context.as_ref().is_none_or(|c| c.covers(ring.last_ts()))
+    }
+
+    /// The context symbol's feed (None when the model reads no `ctx_*` column).
+    pub fn context(&self) -> Option<&ContextFeed> {
+        self.context.as_ref()
+    }
+
+    /// Symbols whose newest bar waited for the context symbol and that are now ready.
+    pub fn take_released(&mut self, mut on_ready: impl FnMut(&str)) {
+        let Some(ctx) = self.context.as_mut() else { return };
+        let states = &self.states;
+        ctx.release(
+            |i| states[i].ring.last_ts(),
+            |i| {
+                if states[i].ring.is_ready() {
+                    on_ready(&states[i].name);
+                }
+            },
+        );
     }
 
     fn state_index(&mut self, symbol: &str) -> std::result::Result<usize, TickError> {
@@ -330,6 +379,14 @@ impl PricePredictor {
     /// Ingest one tick: O(1), no allocation once the symbol is known.
     pub fn update(&mut self, tick: &Tick<'_>) -> std::result::Result<Updated, TickError> {
         check_float32(&tick.event)?;
+        if let Some(ctx) = self.context.as_mut().filter(|c| c.symbol() == tick.symbol) {
+            // The context symbol's ticks build its own bars; it is served too unless the
+            // symbol list leaves it out.
+            let pushed = ctx.push(&tick.event);
+            if self.allowed.as_ref().is_some_and(|a| !a.contains(tick.symbol)) {
+                return pushed.map(|()| Updated { bars_closed: 0, ready: false }).map_err(TickError::Rejected);
+            }
+        }
         let i = self.state_index(tick.symbol)?;
         let columns = &self.columns;
         let state = &mut self.states[i];
@@ -345,14 +402,25 @@ impl PricePredictor {
         };
         builder.push(&tick.event, &mut sink).map_err(TickError::Rejected)?;
         state.fresh_bars += closed;
-        Ok(Updated { bars_closed: closed, ready: state.ring.is_ready() })
+        let mut ready = state.ring.is_ready();
+        if let Some(ctx) = self.context.as_mut().filter(|c| !c.covers(state.ring.last_ts())) {
+            if closed > 0 {
+                ctx.wait(i);
+            }
+            ready = false;
+        }
+        Ok(Updated { bars_closed: closed, ready })
     }
 
     /// The clock reached `ts` (UTC ns) for every symbol: finish open bars that lie before it.
     /// Calls `on_closed` with each symbol that got a bar.
     pub fn advance(&mut self, ts: i64, mut on_closed: impl FnMut(&str)) {
+        if let Some(ctx) = self.context.as_mut() {
+            ctx.advance(ts);
+        }
         let columns = &self.columns;
         let captured = &mut self.captured;
+        let context = &mut self.context;
         for (i, state) in self.states.iter_mut().enumerate() {
             let ring = &mut state.ring;
             let mut sink = |row: BarRow<'_>| {
@@ -363,7 +431,10 @@ impl PricePredictor {
             };
             if state.builder.advance(ts, &mut sink) {
                 state.fresh_bars += 1;
-                on_closed(&state.name);
+                match context.as_mut() {
+                    Some(ctx) if !ctx.covers(state.ring.last_ts()) => ctx.wait(i),
+                    _ => on_closed(&state.name),
+                }
             }
         }
     }
@@ -371,6 +442,9 @@ impl PricePredictor {
     /// End of the stream: finish every open bar (as the batch builder's last bars). Calls
     /// `on_closed` with each symbol that got a bar.
     pub fn finish(&mut self, mut on_closed: impl FnMut(&str)) {
+        if let Some(ctx) = self.context.as_mut() {
+            ctx.finish();
+        }
         let columns = &self.columns;
         let captured = &mut self.captured;
         for (i, state) in self.states.iter_mut().enumerate() {
@@ -396,8 +470,21 @@ impl PricePredictor {
     /// The bars finished since the last call (symbol, start in UTC ns, the model's columns).
     pub fn drain_bars(&mut self) -> Vec<(String, i64, Vec<f64>)> {
         let Some(log) = self.captured.as_mut() else { return Vec::new() };
-        let rows = std::mem::take(log);
-        rows.into_iter().map(|(i, ts, row)| (self.states[i].name.clone(), ts, self.columns.select(&row))).collect()
+        let mut rows = std::mem::take(log);
+        let mut out = Vec::with_capacity(rows.len());
+        // A bar whose context fields are not final yet stays in the log (bars/context.rs).
+        rows.retain(|(i, ts, row)| match self.context.as_mut() {
+            Some(ctx) if !ctx.covers(*ts) => true,
+            ctx => {
+                let values = ctx.map(|c| c.lookup(*ts));
+                out.push((self.states[*i].name.clone(), *ts, self.columns.select(row, values.as_ref())));
+                false
+            }
+        });
+        if let Some(log) = self.captured.as_mut() {
+            *log = rows;
+        }
+        out
     }
 
     /// Bars finished for `symbol` since its last prediction.
@@ -439,22 +526,51 @@ impl PricePredictor {
             .collect())
     }
 
-    /// Copy each symbol's window into the reused input buffer (row b = symbols[b]).
+    /// The bound tensors for `batch` windows. Batch 1 has its own; other sizes share
+    /// `BATCH_SLOTS` slots, most recently used first (a server's batches come in a few sizes:
+    /// its `--max-batch` and the remainders), built on first use of a size.
+    fn bound(&mut self, batch: usize) -> Result<&mut BoundRun> {
+        if batch <= 1 {
+            return Ok(&mut self.single);
+        }
+        match self.batched.iter().position(|b| b.batch() == batch) {
+            Some(at) => self.batched[..=at].rotate_right(1),
+            None => {
+                let (nh, k) = (self.spec.n_horizons(), self.spec.n_buckets);
+                let fresh = BoundRun::new(batch, self.spec.window, self.spec.n_columns(), nh, k)?;
+                self.batched.truncate(BATCH_SLOTS - 1);
+                self.batched.insert(0, fresh);
+            }
+        }
+        self.batched.first_mut().ok_or_else(|| Error::Input(format!("no tensors bound for batch {batch}")))
+    }
+
+    /// Copy each symbol's window into the bound input tensor of this batch size (row b =
+    /// symbols[b]).
     fn fill_inputs<S: AsRef<str>>(&mut self, symbols: &[S]) -> Result<()> {
         let per_window = self.spec.window * self.spec.n_columns();
-        if self.input.len() < symbols.len() * per_window {
-            self.input.resize(symbols.len() * per_window, 0.0);
-        }
+        self.bound(symbols.len())?;
+        let input = current(&mut self.single, &mut self.batched, symbols.len())?.input_mut()?;
         for (b, sym) in symbols.iter().enumerate() {
             let sym = sym.as_ref();
             let i = *self.index.get(sym).ok_or_else(|| Error::UnknownSymbol(sym.to_string()))?;
             let state = &mut self.states[i];
-            if !state.ring.copy_window(&mut self.input[b * per_window..(b + 1) * per_window]) {
+            let out = &mut input[b * per_window..(b + 1) * per_window];
+            if !state.ring.copy_window(out) {
                 return Err(Error::NotReady {
                     symbol: sym.to_string(),
                     have: state.ring.len(),
                     need: state.ring.window(),
                 });
+            }
+            if let Some(ctx) = self.context.as_mut() {
+                if !ctx.covers(state.ring.last_ts()) {
+                    return Err(Error::Input(format!(
+                        "cannot predict {sym:?} yet: its newest bar waits for the context symbol {:?} to reach it",
+                        ctx.symbol()
+                    )));
+                }
+                ctx.fill_window(&state.ring, &self.columns, out);
             }
             state.fresh_bars = 0;
         }
@@ -500,40 +616,40 @@ impl PricePredictor {
                 self.spec.n_columns()
             )));
         }
-        if self.input.len() < windows.len() {
-            self.input.resize(windows.len(), 0.0);
-        }
-        self.input[..windows.len()].copy_from_slice(windows);
+        self.bound(batch)?.input_mut()?.copy_from_slice(windows);
         self.run_windows(batch)?;
         Ok((self.probs_out.clone(), self.edges_out.clone()))
     }
 
-    /// One `Session::run` on the first `batch` windows of the reused input buffer; the outputs
-    /// are copied into the reused output buffers.
+    /// One `Session::run` on the bound tensors of `batch` windows (filled by `fill_inputs` or
+    /// `run_raw`); the outputs are copied into the reused output buffers.
     fn run_windows(&mut self, batch: usize) -> Result<()> {
-        let (w, c) = (self.spec.window, self.spec.n_columns());
-        let shape = [batch as i64, w as i64, c as i64];
-        let input = TensorRef::from_array_view((shape, &self.input[..batch * w * c]))
-            .map_err(|e| Error::ort("wrapping the input buffer", e))?;
-        let outputs =
-            self.session.run(ort::inputs![INPUT_NAME => input]).map_err(|e| Error::ort("running the model", e))?;
-        let (_, probs) = outputs[PROBS_NAME].try_extract_tensor::<f32>().map_err(|e| Error::ort("reading probs", e))?;
-        let (_, edges) = outputs[EDGES_NAME].try_extract_tensor::<f32>().map_err(|e| Error::ort("reading edges", e))?;
+        current(&mut self.single, &mut self.batched, batch)?.run(
+            &mut self.session,
+            &mut self.probs_out,
+            &mut self.edges_out,
+        )?;
         let (nh, k) = (self.spec.n_horizons(), self.spec.n_buckets);
-        if probs.len() != batch * nh * k || edges.len() != batch * nh * (k + 1) {
+        if self.probs_out.len() != batch * nh * k || self.edges_out.len() != batch * nh * (k + 1) {
             return Err(Error::Input(format!(
                 "the model returned {} probs and {} edges for batch {batch}; expected {} and {}",
-                probs.len(),
-                edges.len(),
+                self.probs_out.len(),
+                self.edges_out.len(),
                 batch * nh * k,
                 batch * nh * (k + 1)
             )));
         }
-        self.probs_out.clear();
-        self.probs_out.extend_from_slice(probs);
-        self.edges_out.clear();
-        self.edges_out.extend_from_slice(edges);
         Ok(())
+    }
+}
+
+/// The bound tensors `PricePredictor::bound` made ready for `batch` (field-wise, so the caller
+/// can borrow the symbol states at the same time).
+fn current<'a>(single: &'a mut BoundRun, batched: &'a mut [BoundRun], batch: usize) -> Result<&'a mut BoundRun> {
+    match batched.first_mut() {
+        _ if batch <= 1 => Ok(single),
+        Some(b) if b.batch() == batch => Ok(b),
+        _ => Err(Error::Input(format!("no tensors bound for batch {batch}"))),
     }
 }
 

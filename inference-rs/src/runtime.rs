@@ -1,4 +1,5 @@
-//! Loading ONNX Runtime from the Python wheel's shared library, and creating sessions.
+//! Loading ONNX Runtime from the Python wheel's shared library, creating sessions, and the
+//! pre-bound tensors a prediction runs through.
 //!
 //! `ort` is built with `load-dynamic`: nothing is linked or downloaded at build time. The library
 //! is the `libonnxruntime.so.*` inside the project's installed `onnxruntime(-gpu)` package, found
@@ -8,9 +9,12 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use ort::environment::Environment;
+use ort::memory::Allocator;
 use ort::session::builder::GraphOptimizationLevel;
-use ort::session::Session;
+use ort::session::{HasSelectedOutputs, OutputSelector, RunOptions, Session};
+use ort::value::Tensor;
 
+use crate::contract::{EDGES_NAME, PROBS_NAME};
 use crate::error::{Error, Result};
 
 /// Environment variable naming the ONNX Runtime shared library (the one `ort` itself reads).
@@ -91,4 +95,63 @@ pub fn create_session(env: &Environment, model: &Path, config: &SessionConfig) -
         return builder.commit_from_file(model).map_err(|e| Error::CudaUnavailable(e.to_string()));
     }
     builder.commit_from_file(model).map_err(|e| Error::ort(ctx("loading the model"), e))
+}
+
+/// One model call's tensors for a fixed batch size, allocated once and reused: windows are
+/// written straight into the input tensor, and ONNX Runtime writes `probs` and `edges` into
+/// preallocated output tensors. A run through it allocates nothing on the Rust side (no input
+/// `Vec`, no `TensorRef`, no name map: the contract has exactly one input, passed by position)
+/// and ONNX Runtime allocates no output tensor, where `Session::run` with `inputs![name => view]`
+/// did all of that per call.
+pub struct BoundRun {
+    batch: usize,
+    input: Tensor<f32>,
+    options: RunOptions<HasSelectedOutputs>,
+}
+
+impl BoundRun {
+    /// Tensors for `batch` windows of `window` bars × `columns`, and outputs of `horizons` ×
+    /// `buckets` (`edges`: `buckets + 1`), the shapes the contract fixes.
+    pub fn new(batch: usize, window: usize, columns: usize, horizons: usize, buckets: usize) -> Result<Self> {
+        let batch = batch.max(1);
+        let zeros = vec![0f32; batch * window * columns].into_boxed_slice();
+        let input = Tensor::from_array(([batch, window, columns], zeros))
+            .map_err(|e| Error::ort(format!("allocating the input tensor for batch {batch}"), e))?;
+        let allocator = Allocator::default();
+        let probs = Tensor::<f32>::new(&allocator, [batch, horizons, buckets])
+            .map_err(|e| Error::ort("allocating the probs output", e))?;
+        let edges = Tensor::<f32>::new(&allocator, [batch, horizons, buckets + 1])
+            .map_err(|e| Error::ort("allocating the edges output", e))?;
+        let selector = OutputSelector::default().preallocate(PROBS_NAME, probs).preallocate(EDGES_NAME, edges);
+        let options = RunOptions::new().map_err(|e| Error::ort("creating run options", e))?.with_outputs(selector);
+        Ok(BoundRun { batch, input, options })
+    }
+
+    /// The batch size the tensors were made for.
+    pub fn batch(&self) -> usize {
+        self.batch
+    }
+
+    /// The input tensor's data, `[batch, window, columns]` row-major, to be filled before `run`.
+    pub fn input_mut(&mut self) -> Result<&mut [f32]> {
+        let (_, data) = self.input.try_extract_tensor_mut().map_err(|e| Error::ort("writing the input tensor", e))?;
+        Ok(data)
+    }
+
+    /// One `Session::run` on the bound tensors; `probs` and `edges` are copied into the reused
+    /// vectors (their capacity is kept, so this allocates once per buffer size).
+    pub fn run(&mut self, session: &mut Session, probs: &mut Vec<f32>, edges: &mut Vec<f32>) -> Result<()> {
+        let outputs = session
+            .run_with_options(ort::inputs![&self.input], &self.options)
+            .map_err(|e| Error::ort("running the model", e))?;
+        let read = |name: &str, into: &mut Vec<f32>| -> Result<()> {
+            let value = outputs.get(name).ok_or_else(|| Error::Input(format!("the model returned no {name:?}")))?;
+            let (_, data) = value.try_extract_tensor::<f32>().map_err(|e| Error::ort(format!("reading {name}"), e))?;
+            into.clear();
+            into.extend_from_slice(data);
+            Ok(())
+        };
+        read(PROBS_NAME, probs)?;
+        read(EDGES_NAME, edges)
+    }
 }

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use ash_runtime::bars::columns::{column_index, N_ALL, N_OPTION, OPTION_COLUMNS};
-use ash_runtime::bars::{BarBuilder, BarSpec, Event, Reject};
+use ash_runtime::bars::columns::{column_index, context_index, N_ALL, N_OPTION, OPTION_COLUMNS};
+use ash_runtime::bars::{BarBuilder, BarSpec, ContextFeed, Event, Reject};
 use serde_json::Value;
 
 /// Largest difference tolerated, relative to max(1, |expected|): bars match bit for bit.
@@ -50,6 +50,15 @@ fn parse_event(e: &Value) -> Owned {
     Owned { kind, ts, x, surface }
 }
 
+fn to_event(o: &Owned) -> Result<Event<'_>, String> {
+    Ok(match o.kind.as_str() {
+        "trade" => Event::Trade { ts: o.ts, price: o.x[0], size: o.x[1], side: o.x[2] },
+        "quote" => Event::Quote { ts: o.ts, bid: o.x[0], ask: o.x[1], bid_size: o.x[2], ask_size: o.x[3] },
+        "surface" => Event::Surface { ts: o.ts, values: &o.surface },
+        other => return Err(format!("unknown kind {other}")),
+    })
+}
+
 fn run_case(path: &Path) -> Result<(), String> {
     let case: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let s = &case["spec"];
@@ -61,8 +70,27 @@ fn run_case(path: &Path) -> Result<(), String> {
         s["gap_policy"].as_str().unwrap(),
     )
     .map_err(|e| format!("spec: {e}"))?;
-    let columns: Vec<usize> =
-        case["columns"].as_array().unwrap().iter().map(|c| column_index(c.as_str().unwrap()).unwrap()).collect();
+    // A column is a row index of the symbol's own bar, or (ctx_*) N_ALL + its context index.
+    let columns: Vec<usize> = case["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let c = c.as_str().unwrap();
+            column_index(c).or_else(|| context_index(c).map(|k| N_ALL + k)).unwrap()
+        })
+        .collect();
+    // The context symbol's events build its own bars first (the lookup rules, not the
+    // streaming wait, are what this vector pins down; tests/context_symbol.rs covers that).
+    let mut context = case.get("context_events").map(|events| {
+        let mut feed = ContextFeed::new("CTX", spec.clone(), 1);
+        for e in events.as_array().unwrap() {
+            let o = parse_event(e);
+            let _ = feed.push(&to_event(&o).unwrap());
+        }
+        feed.finish();
+        feed
+    });
     let mut builder = BarBuilder::new(spec);
     let mut bars: Vec<(i64, [f64; N_ALL])> = Vec::new();
     let mut segment_starts = Vec::new();
@@ -74,13 +102,7 @@ fn run_case(path: &Path) -> Result<(), String> {
     };
     for e in case["events"].as_array().unwrap() {
         let o = parse_event(e);
-        let event = match o.kind.as_str() {
-            "trade" => Event::Trade { ts: o.ts, price: o.x[0], size: o.x[1], side: o.x[2] },
-            "quote" => Event::Quote { ts: o.ts, bid: o.x[0], ask: o.x[1], bid_size: o.x[2], ask_size: o.x[3] },
-            "surface" => Event::Surface { ts: o.ts, values: &o.surface },
-            other => return Err(format!("unknown kind {other}")),
-        };
-        let _ = builder.push(&event, &mut sink);
+        let _ = builder.push(&to_event(&o)?, &mut sink);
     }
     builder.finish(&mut sink);
 
@@ -108,13 +130,34 @@ fn run_case(path: &Path) -> Result<(), String> {
     if want_bars.len() != bars.len() {
         problems.push(format!("{} bars, expected {}", bars.len(), want_bars.len()));
     }
+    if let Some(ctx) = &context {
+        let want = expected["context_bars"].as_u64().unwrap() as usize;
+        if ctx.bars() != want {
+            problems.push(format!("context bars {} != {want}", ctx.bars()));
+        }
+        for reason in Reject::ALL {
+            let want = expected["context_rejected"][reason.name()].as_u64().unwrap();
+            if ctx.stats().rejected(reason) != want {
+                problems.push(format!(
+                    "context rejected {}: {} != {want}",
+                    reason.name(),
+                    ctx.stats().rejected(reason)
+                ));
+            }
+        }
+    }
     let names = case["columns"].as_array().unwrap();
     for (i, (want, (ts, row))) in want_bars.iter().zip(&bars).enumerate() {
         if want["ts_ns"].as_i64().unwrap() != *ts {
             problems.push(format!("bar {i}: ts {ts} != {}", want["ts_ns"]));
         }
+        let ctx_values = context.as_mut().map(|c| c.lookup(*ts));
         for (c, (src, w)) in columns.iter().zip(want["values"].as_array().unwrap()).enumerate() {
-            let (g, w) = (row[*src], num(w));
+            let g = match (*src).checked_sub(N_ALL) {
+                None => row[*src],
+                Some(k) => ctx_values.map_or(f64::NAN, |v| v[k]),
+            };
+            let w = num(w);
             if (g - w).abs() > TOLERANCE * w.abs().max(1.0) || g.is_nan() != w.is_nan() {
                 problems.push(format!("bar {i} ({ts}) column {}: {g} != {w}", names[c]));
             }

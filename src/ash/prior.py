@@ -195,14 +195,14 @@ class EwmaGaussianPrior(Prior):
 
     def forward(self, bars: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
         # Bucket k's mass is the normal mass between z_k and z_{k+1}, z = edge / (√2·σ_h),
-        # from tail differences (_bucket_mass). The outer edges get z = ±1e4 instead (open-ended
+        # from tail differences (_bucket_masses). The outer edges get z = ±1e4 instead (open-ended
         # outer buckets) by a constant mask and offset, not a concatenation.
         n_edges = int(edges.shape[-1])
         inner, ends = _edge_constants(n_edges, edges)
         per_horizon = torch.exp(-self.log_scale) / (self.sqrt_horizon_bars * math.sqrt(2.0))
         z = self.snapped(bars, edges) * (per_horizon.unsqueeze(-1) * inner)
         z = z / self._sigma_1(bars) + ends
-        mass = (1.0 - PRIOR_FLOOR) * _bucket_mass(z[..., :-1], z[..., 1:])
+        mass = (1.0 - PRIOR_FLOOR) * _bucket_masses(z)
         return torch.log(torch.clamp(mass, min=0.0) + PRIOR_FLOOR / (n_edges - 1))
 
 
@@ -232,10 +232,14 @@ def _half_erfc(z: torch.Tensor) -> torch.Tensor:
     return 0.5 * t * torch.exp(poly - a * a)
 
 
-def _bucket_mass(lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
-    """Standard-normal mass of ``[lo, hi)`` in units of ``z = x/√2`` (``lo <= hi``), computed on
-    the side of zero where it is a difference of small tails (no cancellation)."""
-    g_lo, g_hi = _half_erfc(lo), _half_erfc(hi)
+def _bucket_masses(z: torch.Tensor) -> torch.Tensor:
+    """Standard-normal masses of the buckets ``[z_k, z_{k+1})`` between consecutive edges
+    ``z[..., k]`` (in units of ``z = x/√2``, non-decreasing), each computed on the side of zero
+    where it is a difference of small tails (no cancellation). The tails are computed once per
+    edge and shared by its two buckets (one ``_half_erfc`` chain in the graph, not two)."""
+    g = _half_erfc(z)
+    lo, hi = z[..., :-1], z[..., 1:]
+    g_lo, g_hi = g[..., :-1], g[..., 1:]
     upper = g_lo - g_hi  # both edges >= 0
     lower = g_hi - g_lo  # both edges <= 0
     across = 1.0 - g_lo - g_hi  # lo < 0 < hi

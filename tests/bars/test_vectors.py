@@ -51,17 +51,36 @@ def test_vector_replays_through_builder_and_streaming_reference(path: Path) -> N
     values = np.array([b["values"] for b in expected["bars"]], dtype=np.float64)
     ts = [b["ts_ns"] for b in expected["bars"]]
 
-    bars = build_bars_from_stream(stream, spec, options=bool(len(stream.surface)))
+    context = None
+    if "context_events" in case:
+        context = build_bars_from_stream(vectors.stream_from_json(case["context_events"]), spec)
+        assert len(context) == expected["context_bars"]
+        assert context.stats.rejected == expected["context_rejected"]
+    bars = build_bars_from_stream(stream, spec, options=bool(len(stream.surface)), context=context)
     assert list(bars.columns) == case["columns"]
     assert bars.ts_ns.tolist() == ts
     np.testing.assert_array_equal(bars.values, values.reshape(bars.values.shape))
     assert bars.segment_starts.tolist() == expected["segment_starts"]
     assert bars.stats.rejected == expected["rejected"]
 
+    # The per-event reference builds the symbol's own columns (ctx_* come from another symbol).
     ref = reference_bars(stream, spec, with_options=bool(len(stream.surface)))
     assert ref.bar_ts == ts
-    np.testing.assert_array_equal(ref.values(), values.reshape(bars.values.shape))
+    own = values.reshape(bars.values.shape)[:, : ref.values().shape[1]]
+    np.testing.assert_array_equal(ref.values(), own)
     assert ref.rejected == expected["rejected"]
+
+
+def test_context_vector_covers_every_lookup_rule() -> None:
+    """The ctx vector pins the fallback before the context starts, a filled context bar, a
+    context gap (last bar carried, volumes 0) and a late context event."""
+    case = json.loads((vectors.VECTOR_DIR / "context_columns.json").read_text())
+    ctx = np.array([b["values"][-5:] for b in case["expected"]["bars"]])
+    first_close = ctx[2, 0]
+    assert (ctx[:2, 0] == first_close).all() and (ctx[:2, 2:] == 0).all()  # before its first bar
+    assert ctx[4, 0] == ctx[3, 0] and (ctx[4, 2:] == 0).all()  # filled bar
+    assert (ctx[6:10, 1] == ctx[5, 1]).all() and (ctx[6:10, 2:] == 0).all()  # across its gap
+    assert case["expected"]["context_rejected"]["late"] == 1
 
 
 def test_spy_vector_is_small_and_busy() -> None:

@@ -13,11 +13,12 @@ from ash.export.run import run_metadata
 from ash.export.toy import ToyContractModel
 
 
-def _resolved() -> SimpleNamespace:
+def _resolved(context_symbol: str | None = None) -> SimpleNamespace:
     bars = SimpleNamespace(
         reference="mid", timezone="America/New_York", gap_seconds=120.0, gap_policy="mask"
     )
-    return SimpleNamespace(experiment=SimpleNamespace(name="spy_small", bars=bars))
+    data = SimpleNamespace(context_symbol=context_symbol)
+    return SimpleNamespace(experiment=SimpleNamespace(name="spy_small", bars=bars, data=data))
 
 
 def test_run_metadata_reads_meta_and_metrics(tmp_path: Path) -> None:
@@ -36,6 +37,11 @@ def test_run_metadata_without_metrics_or_fingerprint(tmp_path: Path) -> None:
     meta = run_metadata(tmp_path, _resolved())
     assert meta["ash.metrics"] == {}
     assert "ash.data_fingerprint" not in meta
+    assert "ash.context_symbol" not in meta
+
+
+def test_run_metadata_names_the_context_symbol(tmp_path: Path) -> None:
+    assert run_metadata(tmp_path, _resolved("SPY"))["ash.context_symbol"] == "SPY"
 
 
 def _make_run(tmp_path: Path) -> Path:

@@ -161,6 +161,8 @@ def test_good_metadata_parses() -> None:
         ("ash.timezone", '""'),
         ("ash.plugins", '[{"kind": "x", "name": "y", "distribution": "z"}]'),
         ("ash.experiment", "3"),
+        ("ash.context_symbol", '""'),
+        ("ash.context_symbol", '["SPY"]'),
     ],
 )
 def test_bad_values_are_named(key: str, raw: str) -> None:
@@ -197,3 +199,10 @@ def test_metadata_round_trips(window: int, horizons: list[float], buckets: int) 
     assert parsed["ash.window"] == window
     assert parsed["ash.horizons"] == horizons
     assert json.loads(json.dumps(parsed)) == parsed
+
+
+def test_context_symbol_is_optional_and_parsed_when_present() -> None:
+    parsed, violations = check_metadata(encode_metadata(GOOD_META))
+    assert violations == [] and "ash.context_symbol" not in parsed
+    parsed, violations = check_metadata(encode_metadata({**GOOD_META, "ash.context_symbol": "SPY"}))
+    assert violations == [] and parsed["ash.context_symbol"] == "SPY"

@@ -201,6 +201,12 @@ impl BarBuilder {
         &self.stats
     }
 
+    /// Start (UTC ns) of the latest bar any accepted event or `advance` reached (`i64::MIN`
+    /// before the first). Every bar that starts earlier is final: a later event for it is late.
+    pub fn clock_bar(&self) -> i64 {
+        self.latest_bar
+    }
+
     /// The local day of `ts`, from the one-day cache (recomputed only when the day changes).
     fn day_of(&mut self, ts: i64) -> Option<LocalDay> {
         match self.day {

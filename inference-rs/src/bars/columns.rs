@@ -80,3 +80,20 @@ pub const BID_SIZE: usize = 13;
 pub const ASK_SIZE: usize = 14;
 pub const SESSION_START: usize = 15;
 pub const TIME_OF_DAY: usize = 16;
+
+/// Context-symbol columns (`CONTEXT_COLUMNS` in columns.py): the named fields of the context
+/// symbol's bar, filled from its own bar builder (see [`super::context`]).
+pub const CONTEXT_PREFIX: &str = "ctx_";
+pub const N_CONTEXT: usize = 5;
+pub const CONTEXT_COLUMNS: [&str; N_CONTEXT] =
+    ["ctx_close", "ctx_mid", "ctx_volume", "ctx_buy_volume", "ctx_sell_volume"];
+/// The row index each context column is read from in the context symbol's own bar.
+pub const CONTEXT_SOURCES: [usize; N_CONTEXT] = [CLOSE, MID, VOLUME, BUY_VOLUME, SELL_VOLUME];
+/// Context columns that carry a price (taken from the bar at or before); the others (volumes)
+/// are taken only from the bar at exactly the same time, else 0.
+pub const N_CONTEXT_PRICES: usize = 2;
+
+/// Index of a context column in [`CONTEXT_COLUMNS`].
+pub fn context_index(name: &str) -> Option<usize> {
+    CONTEXT_COLUMNS.iter().position(|c| *c == name)
+}

@@ -2,13 +2,19 @@
 //! Preallocated once; pushing a bar and copying the window into the input tensor never allocate.
 
 use super::builder::BarRow;
-use super::columns::{column_index, N_ALL};
+use super::columns::{column_index, context_index, BAR_COLUMNS_VERSION, N_ALL};
+use super::context::ContextValues;
 use super::spec::GapPolicy;
 
-/// Which row entry feeds each model column (`ash.bar_columns` → builder row index).
+/// Which row entry feeds each model column (`ash.bar_columns` → builder row index), and which
+/// model columns are context-symbol columns (filled from [`super::context::ContextFeed`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnMap {
-    sources: Vec<usize>,
+    /// (model column, row index) of the columns the symbol's own builder computes.
+    sources: Vec<(usize, usize)>,
+    /// (model column, `CONTEXT_COLUMNS` index) of the `ctx_*` columns.
+    context: Vec<(usize, usize)>,
+    n_cols: usize,
 }
 
 impl ColumnMap {
@@ -16,38 +22,60 @@ impl ColumnMap {
     pub fn new(columns: &[String]) -> Result<Self, String> {
         let mut missing = Vec::new();
         let mut sources = Vec::with_capacity(columns.len());
-        for c in columns {
-            match column_index(c) {
-                Some(i) => sources.push(i),
-                None => missing.push(c.as_str()),
+        let mut context = Vec::new();
+        for (dst, c) in columns.iter().enumerate() {
+            match (column_index(c), context_index(c)) {
+                (Some(i), _) => sources.push((dst, i)),
+                (None, Some(k)) => context.push((dst, k)),
+                (None, None) => missing.push(c.as_str()),
             }
         }
         if !missing.is_empty() {
             return Err(format!(
-                "the model needs bar columns the runtime does not build: {} (context-symbol ctx_* columns \
-                 and unknown columns are not supported; see docs/runtime.md)",
+                "the model needs bar columns the runtime does not build: {} (this runtime builds the core, \
+                 option-surface and ctx_* columns of bar-columns version {BAR_COLUMNS_VERSION}; see docs/bars.md)",
                 missing.join(", ")
             ));
         }
-        Ok(ColumnMap { sources })
+        Ok(ColumnMap { sources, context, n_cols: columns.len() })
     }
 
     pub fn len(&self) -> usize {
-        self.sources.len()
+        self.n_cols
     }
 
     pub fn is_empty(&self) -> bool {
-        self.sources.is_empty()
+        self.n_cols == 0
     }
 
-    /// The model's columns of a full row, in the model's order.
-    pub fn select(&self, row: &[f64; N_ALL]) -> Vec<f64> {
-        self.sources.iter().map(|i| row[*i]).collect()
+    /// The model's columns of a full row, in the model's order; `ctx_*` columns from `context`
+    /// (0 when `None`).
+    pub fn select(&self, row: &[f64; N_ALL], context: Option<&ContextValues>) -> Vec<f64> {
+        let mut out = vec![0.0; self.n_cols];
+        for &(dst, src) in &self.sources {
+            out[dst] = row[src];
+        }
+        if let Some(values) = context {
+            for &(dst, k) in &self.context {
+                out[dst] = values[k];
+            }
+        }
+        out
     }
 
     /// True when the model reads any option-surface column.
     pub fn uses_options(&self) -> bool {
-        self.sources.iter().any(|i| *i >= super::columns::N_CORE)
+        self.sources.iter().any(|(_, i)| *i >= super::columns::N_CORE)
+    }
+
+    /// True when the model reads any `ctx_*` column (it needs a context symbol).
+    pub fn uses_context(&self) -> bool {
+        !self.context.is_empty()
+    }
+
+    /// (model column, `CONTEXT_COLUMNS` index) of every `ctx_*` column.
+    pub fn context_slots(&self) -> &[(usize, usize)] {
+        &self.context
     }
 }
 
@@ -57,6 +85,8 @@ pub struct WindowRing {
     window: usize,
     n_cols: usize,
     data: Vec<f32>,
+    /// Start (UTC ns) of the bar in each slot (the context lookup needs it).
+    starts: Vec<i64>,
     /// Slot the next bar goes to.
     head: usize,
     /// Bars held (≤ window).
@@ -75,6 +105,7 @@ impl WindowRing {
             window,
             n_cols,
             data: vec![0.0; window * n_cols],
+            starts: vec![i64::MIN; window],
             head: 0,
             len: 0,
             policy,
@@ -92,9 +123,11 @@ impl WindowRing {
             self.len = 0;
         }
         let slot = &mut self.data[self.head * self.n_cols..(self.head + 1) * self.n_cols];
-        for (dst, src) in slot.iter_mut().zip(&map.sources) {
-            *dst = bar.values[*src] as f32;
+        // ctx_* slots keep stale values: `ContextFeed::fill_window` writes them when read.
+        for &(dst, src) in &map.sources {
+            slot[dst] = bar.values[src] as f32;
         }
+        self.starts[self.head] = bar.ts;
         self.head = (self.head + 1) % self.window;
         self.len = (self.len + 1).min(self.window);
         self.last_ts = bar.ts;
@@ -121,6 +154,12 @@ impl WindowRing {
 
     pub fn last_ts(&self) -> i64 {
         self.last_ts
+    }
+
+    /// Start (UTC ns) of bar `k` of the window, oldest first (`k < len`).
+    pub fn ts_at(&self, k: usize) -> i64 {
+        let oldest = (self.head + self.window - self.len) % self.window;
+        self.starts[(oldest + k) % self.window]
     }
 
     pub fn bars_seen(&self) -> u64 {
@@ -188,7 +227,13 @@ mod tests {
 
     #[test]
     fn unknown_columns_are_named() {
-        let err = ColumnMap::new(&["open".into(), "ctx_close".into(), "foo".into()]).unwrap_err();
-        assert!(err.contains("ctx_close, foo"));
+        let err = ColumnMap::new(&["open".into(), "ctx_close".into(), "foo".into(), "ctx_x".into()]).unwrap_err();
+        assert!(err.contains(": foo, ctx_x ("), "{err}");
+        let map = ColumnMap::new(&["ctx_mid".into(), "open".into(), "ctx_sell_volume".into()]).unwrap();
+        assert!(map.uses_context() && !map.uses_options());
+        assert_eq!(map.context_slots(), &[(0, 1), (2, 4)]);
+        let mut row = [0.0; N_ALL];
+        row[0] = 7.0;
+        assert_eq!(map.select(&row, Some(&[1.0, 2.0, 3.0, 4.0, 5.0])), vec![2.0, 7.0, 5.0]);
     }
 }

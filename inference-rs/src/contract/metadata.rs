@@ -53,6 +53,7 @@ const OPTIONAL_KEYS: &[(&str, Kind)] = &[
     ("ash.data_fingerprint", Kind::Str),
     ("ash.metrics", Kind::Object),
     ("ash.created_by", Kind::Str),
+    ("ash.context_symbol", Kind::NonEmptyStr),
 ];
 
 /// JSON integer: no fraction written (Python's `int`), booleans excluded.
@@ -285,6 +286,8 @@ mod tests {
             ("ash.bar_seconds", "0", "bad-metadata-value:ash.bar_seconds"),
             ("ash.plugins", r#"[{"kind":"x"}]"#, "bad-metadata-value:ash.plugins"),
             ("ash.metrics", "[]", "bad-metadata-value:ash.metrics"),
+            ("ash.context_symbol", "\"\"", "bad-metadata-value:ash.context_symbol"),
+            ("ash.context_symbol", "5", "bad-metadata-value:ash.context_symbol"),
             ("ash.contract", "2", "unsupported-contract"),
         ];
         for (key, raw, want) in cases {

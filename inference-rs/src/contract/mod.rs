@@ -66,6 +66,8 @@ pub struct ModelSpec {
     pub gap_seconds: f64,
     pub gap_policy: String,
     pub experiment: Option<String>,
+    /// The symbol whose bars fill the `ctx_*` columns (`ash.context_symbol`, optional).
+    pub context_symbol: Option<String>,
 }
 
 impl ModelSpec {
@@ -95,6 +97,7 @@ impl ModelSpec {
             gap_seconds: f("ash.gap_seconds")?,
             gap_policy: s("ash.gap_policy")?,
             experiment: s("ash.experiment"),
+            context_symbol: s("ash.context_symbol"),
         })
     }
 }

@@ -223,7 +223,17 @@ impl Engine {
                 _ => {}
             }
         }
+        if self.options.emit == EmitMode::Bar {
+            self.release_context_waiters();
+        }
         self.flush_predictions();
+    }
+
+    /// Symbols whose newest bar waited for the context symbol's bars and is now covered by
+    /// them (a context tick or a clock line moved its clock past it): predict them now.
+    fn release_context_waiters(&mut self) {
+        let pending = &mut self.pending;
+        self.predictor.take_released(|s| pending.push(s.to_string()));
     }
 
     /// A `predict` request: distinct symbols, at most `max_predict_symbols`, each name within
@@ -273,7 +283,14 @@ impl Engine {
         let (ready, not_ready): (Vec<String>, Vec<String>) =
             wanted.into_iter().partition(|s| self.predictor.is_ready(s));
         for s in not_ready {
-            let detail = format!("cannot predict {s:?}: unknown symbol or fewer bars than the window");
+            let detail = match self.predictor.context() {
+                Some(ctx) => format!(
+                    "cannot predict {s:?}: unknown symbol, fewer bars than the window, or its newest bar waits for \
+                     the context symbol {:?} to reach it",
+                    ctx.symbol()
+                ),
+                None => format!("cannot predict {s:?}: unknown symbol or fewer bars than the window"),
+            };
             self.counters.prediction_errors += 1;
             write_json(&mut self.out, &serde_json::json!({"type": "error", "line": line_no, "message": detail}));
         }
@@ -333,6 +350,7 @@ impl Engine {
         if self.options.emit == EmitMode::Bar {
             let ready: Vec<String> = closed.into_iter().filter(|s| self.predictor.is_ready(s)).collect();
             self.pending.extend(ready);
+            self.release_context_waiters();
         }
         self.flush_predictions();
     }
@@ -356,6 +374,27 @@ impl Engine {
             "symbols": self.predictor.symbols().count(),
             "latency_us": percentiles_json(&latency),
             "connections": t.json(),
+            "context": self.context_json(),
+        })
+    }
+
+    /// The context symbol's feed in `stats` (null when the model reads no `ctx_*` column).
+    fn context_json(&self) -> serde_json::Value {
+        let Some(ctx) = self.predictor.context() else { return serde_json::Value::Null };
+        let stats = ctx.stats();
+        let rejected: BTreeMap<&str, u64> = crate::bars::Reject::ALL
+            .iter()
+            .filter(|r| stats.rejected(**r) > 0)
+            .map(|r| (r.name(), stats.rejected(*r)))
+            .collect();
+        serde_json::json!({
+            "symbol": ctx.symbol(),
+            "bars": ctx.bars(),
+            "clock_bar_ts": (ctx.clock_bar() != i64::MIN).then_some(ctx.clock_bar()),
+            "accepted": stats.accepted_trades + stats.accepted_quotes,
+            "rejected": rejected,
+            "waiting_symbols": ctx.waiting(),
+            "history_misses": ctx.misses(),
         })
     }
 

@@ -19,14 +19,21 @@ def replay_command(
     run_or_model: Annotated[
         Path, typer.Argument(help="A run folder (replays RUN/model.onnx) or a .onnx file.")
     ],
-    symbols: Annotated[
-        str, typer.Option(help="Comma-separated symbols, served together (e.g. SPY,QQQ).")
-    ],
     start: Annotated[str, typer.Option(help="First day or time, UTC unless zoned (2013-10-09).")],
     end: Annotated[str, typer.Option(help="Exclusive end day or time (2013-10-10: one day).")],
-    db: Annotated[Path, typer.Option(help="DuckDB store written by `ash data import`.")] = Path(
-        "data/ash.duckdb"
-    ),
+    symbols: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated symbols, served together (e.g. SPY,QQQ; default: a run's own). "
+            "A model's context symbol is added to the stream."
+        ),
+    ] = None,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            help="DuckDB store written by `ash data import` (default: a run's own data source)."
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Write the served forecasts here (Parquet).")
     ] = None,
@@ -42,21 +49,26 @@ def replay_command(
     probabilities and P(up/flat/down) checked against Python, latency percentiles, counts and
     rejects. Exits 1 if Rust and Python disagree."""
     from ash.evaluate.forecasts import write_forecasts
-    from ash.jobs.replay import ReplayError, replay_store
+    from ash.jobs.replay import ReplayError, replay_run, replay_store
     from ash.runtime import ServeError
 
-    names = [s.strip() for s in symbols.split(",") if s.strip()]
+    names = [s.strip() for s in (symbols or "").split(",") if s.strip()]
     try:
-        with console.status(f"replaying {', '.join(names)} [{start}, {end}) through ash-serve"):
-            result = replay_store(
-                run_or_model,
-                db,
-                names,
-                start,
-                end,
-                session_window=session,
-                bucket_probs=bucket_probs,
-            )
+        with console.status(f"replaying {', '.join(names) or 'the run'} [{start}, {end})"):
+            if db is None and run_or_model.is_dir() and session is None:
+                result = replay_run(
+                    run_or_model, start, end, symbols=names or None, bucket_probs=bucket_probs
+                )
+            else:
+                result = replay_store(
+                    run_or_model,
+                    db if db is not None else Path("data/ash.duckdb"),
+                    names,
+                    start,
+                    end,
+                    session_window=session,
+                    bucket_probs=bucket_probs,
+                )
     except (ReplayError, ServeError, ValueError) as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(code=1) from None

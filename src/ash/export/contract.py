@@ -47,6 +47,9 @@ KEY_EXPERIMENT: Final[str] = "ash.experiment"
 KEY_DATA_FINGERPRINT: Final[str] = "ash.data_fingerprint"
 KEY_METRICS: Final[str] = "ash.metrics"
 KEY_CREATED_BY: Final[str] = "ash.created_by"
+# The symbol whose bars fill the ctx_* columns (data.context_symbol); optional, since contract
+# v1 models without ctx_* columns have none. Serving a ctx_* model needs it (docs/runtime.md).
+KEY_CONTEXT_SYMBOL: Final[str] = "ash.context_symbol"
 
 # What each key's JSON value must be. "int" excludes floats with a fraction and booleans;
 # "number" accepts ints and floats but not booleans.
@@ -86,6 +89,7 @@ OPTIONAL_KEYS: Final[dict[str, ValueKind]] = {
     KEY_DATA_FINGERPRINT: "str",
     KEY_METRICS: "object",
     KEY_CREATED_BY: "str",
+    KEY_CONTEXT_SYMBOL: "nonempty_str",
 }
 
 PLUGIN_ENTRY_FIELDS: Final[tuple[str, ...]] = ("kind", "name", "distribution", "version")

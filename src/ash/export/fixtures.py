@@ -87,6 +87,16 @@ VALID_MODELS: dict[str, dict[str, Any]] = {
         "n_buckets": 2,
     },
 }
+# Metadata a valid fixture adds to SERVING_METADATA (a ctx_* model names its context symbol).
+VALID_EXTRA_METADATA: dict[str, dict[str, Any]] = {
+    "w8_c22_h2_k3_ctx": {"ash.context_symbol": "IDX"},
+}
+VALID_MODELS["w8_c22_h2_k3_ctx"] = {
+    "window": 8,
+    "bar_columns": bar_columns(context=True),
+    "horizons": (1.0, 5.0),
+    "n_buckets": 3,
+}
 BASE = "w8_c17_h3_k5"
 
 
@@ -94,8 +104,8 @@ def _toy(**overrides: Any) -> ToyContractModel:
     return ToyContractModel(**{**VALID_MODELS[BASE], **overrides})
 
 
-def _save_valid(model: nn.Module, path: Path) -> None:
-    export_model(model, path, metadata=SERVING_METADATA, optimize=False)
+def _save_valid(model: nn.Module, path: Path, extra: dict[str, Any] | None = None) -> None:
+    export_model(model, path, metadata={**SERVING_METADATA, **(extra or {})}, optimize=False)
 
 
 def _raw_export(
@@ -248,6 +258,10 @@ def _write_invalid(out: Path, base: Path) -> list[dict[str, Any]]:
             lambda p: _edit(base, p, _set_meta("ash.plugins", '[{"kind": "backbone"}]')),
             ["bad-metadata-value:ash.plugins"],
         ),
+        "empty_context_symbol": (
+            lambda p: _edit(base, p, _set_meta("ash.context_symbol", '""')),
+            ["bad-metadata-value:ash.context_symbol"],
+        ),
         "unsupported_contract": (
             lambda p: _edit(base, p, _set_meta("ash.contract", "2")),
             ["unsupported-contract"],
@@ -337,7 +351,7 @@ def _write_valid(out: Path) -> list[dict[str, Any]]:
     for seed, (name, params) in enumerate(VALID_MODELS.items()):
         model = ToyContractModel(seed=seed, **params)
         path = out / "valid" / f"{name}.onnx"
-        _save_valid(model, path)
+        _save_valid(model, path, VALID_EXTRA_METADATA.get(name))
         columns = model.ctx.bar_columns
         bars = synthetic_bars(
             columns, model.window, N_WINDOWS, bar_seconds=model.ctx.bar_seconds, seed=100 + seed

@@ -14,6 +14,7 @@ from ash.data.windows import gather_windows
 from ash.export.contract import (
     FP16_PARITY_TOLERANCE,
     KEY_BAR_COLUMNS_VERSION,
+    KEY_CONTEXT_SYMBOL,
     KEY_DATA_FINGERPRINT,
     KEY_EXPERIMENT,
     KEY_GAP_POLICY,
@@ -85,6 +86,8 @@ def run_metadata(run_dir: Path, resolved: Any) -> dict[str, Any]:
     }
     if isinstance(meta.get("data_fingerprint"), str):
         found[KEY_DATA_FINGERPRINT] = meta["data_fingerprint"]
+    if exp.data.context_symbol is not None:
+        found[KEY_CONTEXT_SYMBOL] = exp.data.context_symbol
     return found
 
 

@@ -23,8 +23,8 @@ from ash.config import ResolvedExperiment, load_experiment
 from ash.data.sources.importer import import_path
 from ash.evaluate import evaluate_run
 from ash.export.run import export_run
-from ash.jobs.replay import ReplayResult, replay
-from ash.pipeline import make_source, prepare_data
+from ash.jobs.replay import ReplayResult, replay_run
+from ash.pipeline import prepare_data
 from ash.runs import experiments_root, load_model
 from ash.train import run_training
 
@@ -86,20 +86,10 @@ def _test_stretch(
 
 
 def replay_test_stretch(resolved: ResolvedExperiment, run_dir: Path, window: int) -> ReplayResult:
-    """Serve the exported model with ash-serve on real test-span ticks and compare with Python."""
+    """Serve the exported model with ash-serve on real test-span ticks (its context symbol's
+    too) and compare with Python: the same path as ``ash replay RUN``."""
     symbol, start, end = _test_stretch(resolved, run_dir, window)
-    source = make_source(resolved)
-    frames = {}
-    for kind in ("trades", "quotes"):
-        if kind in source.event_kinds():
-            chunks = list(source.read(kind, [symbol], start, end))
-            frames[kind] = pd.concat(chunks, ignore_index=True) if chunks else None
-    trades = frames.get("trades")
-    if trades is None or trades.empty:
-        raise ValueError(f"no trades for {symbol} in [{start}, {end}) to replay")
-    session = resolved.experiment.bars.session
-    model_path = run_dir / "model.onnx"
-    return replay(model_path, trades, frames.get("quotes"), symbol, session_window=session)
+    return replay_run(run_dir, start, end, symbols=[symbol])
 
 
 def _nll(metrics: dict[str, Any], split: str, forecaster: str, horizon: float) -> float:

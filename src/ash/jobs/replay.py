@@ -6,7 +6,8 @@ bar builder's own arrival order (symbols interleaved by time), ``ash-serve`` ser
 model on them, and its answers are checked against Python — the Rust bars against the Python bar
 builder's (bit for bit), the Rust probabilities against Python ONNX Runtime on those bars, the
 served summaries against :mod:`ash.decoding`. It reports counts, rejects and the served latency,
-and keeps the served forecasts as a tidy table (:mod:`ash.evaluate.forecasts`).
+and keeps the served forecasts as a tidy table (:mod:`ash.evaluate.forecasts`). A model with
+``ctx_*`` columns gets its context symbol's ticks (``ash.context_symbol``) in the same stream.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pandas as pd
 import yaml
 
 from ash.bars.builder import build_bars
+from ash.bars.columns import CONTEXT_PREFIX
 from ash.bars.result import Bars
 from ash.bars.spec import BarSpec
 from ash.data.windows import gather_windows, window_ends
@@ -56,6 +58,7 @@ class ReplayResult:
     max_summary_diff: float = float("nan")
     latency_us: dict[str, float] = field(default_factory=dict)
     forecasts: pd.DataFrame | None = None  # the served predictions, one row per bar x horizon
+    predictions_by_symbol: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -71,6 +74,7 @@ class ContractModel:
     columns: tuple[str, ...]
     window: int
     horizons_s: tuple[float, ...]
+    context_symbol: str | None = None  # the symbol its ctx_* columns come from
 
 
 def _metadata(session: ort.InferenceSession) -> dict[str, Any]:
@@ -88,9 +92,23 @@ def contract_model(model_path: Path, session_window: str | None) -> ContractMode
         session=session_window,
     )
     horizons = tuple(float(h) for h in props["ash.horizons"])
+    columns = tuple(props["ash.bar_columns"])
+    context = None
+    if any(c.startswith(CONTEXT_PREFIX) for c in columns):
+        context = props.get("ash.context_symbol")
+        if not isinstance(context, str):
+            raise ReplayError(
+                f"{model_path} reads ctx_* columns but names no context symbol "
+                "(ash.context_symbol); re-export it from a run whose data.context_symbol is set"
+            )
     return ContractModel(
-        Path(model_path), spec, tuple(props["ash.bar_columns"]), int(props["ash.window"]), horizons
+        Path(model_path), spec, columns, int(props["ash.window"]), horizons, context
     )
+
+
+def model_context_symbol(model_path: Path) -> str | None:
+    """The context symbol a model reads ``ctx_*`` columns from (None when it reads none)."""
+    return contract_model(model_path, None).context_symbol
 
 
 def model_bar_spec(model_path: Path, session_window: str | None) -> tuple[BarSpec, list[str], int]:
@@ -139,19 +157,37 @@ def replay_ticks(
     *,
     session_window: str | None = None,
     bucket_probs: bool = False,
+    served_symbols: Sequence[str] | None = None,
 ) -> ReplayResult:
     """Serve ``model_path`` with ash-serve on every symbol's ticks and compare with Python;
-    ``bucket_probs``: the served forecasts keep each row's ``probs`` and ``edges``."""
+    ``bucket_probs``: the served forecasts keep each row's ``probs`` and ``edges``;
+    ``served_symbols``: those predicted and compared (default: every symbol in ``feeds``; a
+    context symbol's ticks feed the ctx_* columns either way)."""
     model = contract_model(model_path, session_window)
-    argv, env = build_command(model_path, stdin=True, session=session_window, log_every=0)
+    context_bars = None
+    if model.context_symbol is not None:
+        if model.context_symbol not in feeds:
+            raise ReplayError(
+                f"the model reads ctx_* columns of {model.context_symbol!r}; include its ticks "
+                f"in the replay (got {sorted(feeds)})"
+            )
+        ctx_trades, ctx_quotes = feeds[model.context_symbol]
+        context_bars = build_bars(
+            ctx_trades, ctx_quotes, spec=model.spec, symbol=model.context_symbol
+        )
+    names = list(feeds) if served_symbols is None else list(served_symbols)
+    argv, env = build_command(
+        model_path, stdin=True, session=session_window, log_every=0, symbols=names
+    )
     served = serve_stdin([*argv, "--emit-bars"], env, feed_lines(feeds))
 
     session = cpu_session(model_path)
     bars_equal = bool(served.bars)
     n_python_bars = 0
     python: dict[str, tuple[dict[int, int], np.ndarray]] = {}
-    for symbol, (trades, quotes) in feeds.items():
-        bars = build_bars(trades, quotes, spec=model.spec, symbol=symbol)
+    for symbol in names:
+        trades, quotes = feeds[symbol]
+        bars = build_bars(trades, quotes, spec=model.spec, symbol=symbol, context=context_bars)
         n_python_bars += len(bars)
         values = model_inputs(bars, model.columns)
         by_ts = {int(ts): i for i, ts in enumerate(bars.ts_ns)}
@@ -200,12 +236,13 @@ def replay_ticks(
         rejected=dict(stats.get("rejected") or {}),
         latency_p50_us=latency.get("p50", float("nan")),
         latency_p99_us=latency.get("p99", float("nan")),
-        symbols=tuple(feeds),
+        symbols=tuple(names),
         lines=served.lines,
         bars_python=n_python_bars,
         max_summary_diff=max_summary,
         latency_us=latency,
         forecasts=frame,
+        predictions_by_symbol={s: sum(p.symbol == s for p in predictions) for s in names},
     )
 
 
@@ -225,9 +262,15 @@ def replay(
     symbol: str,
     *,
     session_window: str | None = None,
+    context: tuple[pd.DataFrame | None, pd.DataFrame | None] | None = None,
 ) -> ReplayResult:
-    """One symbol's ticks (the main job's test stretch): :func:`replay_ticks`."""
-    return replay_ticks(model_path, {symbol: (trades, quotes)}, session_window=session_window)
+    """One symbol's ticks (the main job's test stretch): :func:`replay_ticks`; ``context``: the
+    context symbol's (trades, quotes), for a model with ctx_* columns."""
+    feeds: dict[str, tuple[pd.DataFrame | None, pd.DataFrame | None]] = {symbol: (trades, quotes)}
+    context_symbol = model_context_symbol(model_path)
+    if context is not None and context_symbol is not None:
+        feeds[context_symbol] = context
+    return replay_ticks(model_path, feeds, session_window=session_window, served_symbols=[symbol])
 
 
 def read_store_ticks(
@@ -274,13 +317,64 @@ def replay_store(
     lo, hi = utc_timestamp(start), utc_timestamp(end)
     if hi <= lo:
         raise ReplayError(f"end {hi} is not after start {lo}")
+    context = model_context_symbol(model_path)
     feeds: dict[str, tuple[pd.DataFrame | None, pd.DataFrame | None]] = {}
-    for symbol in symbols:
+    for symbol in [*symbols, *([context] if context and context not in symbols else [])]:
         trades, quotes = read_store_ticks(db, symbol, lo, hi)
         if (trades is None or trades.empty) and (quotes is None or quotes.empty):
             raise ReplayError(f"{db} has no trades or quotes for {symbol!r} in [{lo}, {hi})")
         feeds[symbol] = (trades, quotes)
-    return replay_ticks(model_path, feeds, session_window=session_window, bucket_probs=bucket_probs)
+    return replay_ticks(
+        model_path,
+        feeds,
+        session_window=session_window,
+        bucket_probs=bucket_probs,
+        served_symbols=list(symbols),
+    )
+
+
+def replay_run(
+    run_dir: Path,
+    start: str | pd.Timestamp,
+    end: str | pd.Timestamp,
+    *,
+    symbols: Sequence[str] | None = None,
+    bucket_probs: bool = False,
+) -> ReplayResult:
+    """``ash replay RUN`` without ``--db``: ``RUN/model.onnx`` on the run's own data source in
+    ``[start, end)`` — the ticks of ``symbols`` (default: the experiment's) and of its context
+    symbol, all at once, with the run's trading session."""
+    # Here, not at the top: the pipeline imports torch; the ONNX-only path never comes here.
+    from ash.pipeline import make_source
+    from ash.runs import load_config
+
+    resolved = load_config(Path(run_dir))
+    exp = resolved.experiment
+    served = list(symbols or exp.data.symbols)
+    wanted = [*served]
+    if exp.data.context_symbol is not None and exp.data.context_symbol not in wanted:
+        wanted.append(exp.data.context_symbol)
+    lo, hi = utc_timestamp(start), utc_timestamp(end)
+    if hi <= lo:
+        raise ReplayError(f"end {hi} is not after start {lo}")
+    source = make_source(resolved)
+    feeds: dict[str, tuple[pd.DataFrame | None, pd.DataFrame | None]] = {}
+    for symbol in wanted:
+        frames: dict[str, pd.DataFrame | None] = {}
+        for kind in ("trades", "quotes"):
+            if kind in source.event_kinds():
+                chunks = [c for c in source.read(kind, [symbol], lo, hi) if len(c)]
+                frames[kind] = pd.concat(chunks, ignore_index=True) if chunks else None
+        if frames.get("trades") is None:
+            raise ReplayError(f"no trades for {symbol} in [{lo}, {hi}) in the run's data source")
+        feeds[symbol] = (frames.get("trades"), frames.get("quotes"))
+    return replay_ticks(
+        resolve_model(Path(run_dir)),
+        feeds,
+        session_window=exp.bars.session,
+        bucket_probs=bucket_probs,
+        served_symbols=served,
+    )
 
 
 def run_session(run_dir: Path) -> str | None:

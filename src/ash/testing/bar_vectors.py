@@ -151,11 +151,26 @@ def stream_from_json(events: list[Json]) -> EventStream:
     )
 
 
-def make_case(name: str, description: str, spec: BarSpec, events: list[Json]) -> Json:
-    """A complete vector: inputs plus what the Python builder produces for them."""
+def make_case(
+    name: str,
+    description: str,
+    spec: BarSpec,
+    events: list[Json],
+    context_events: list[Json] | None = None,
+) -> Json:
+    """A complete vector: inputs plus what the Python builder produces for them.
+
+    ``context_events`` are a context symbol's events: its bars (same spec) fill the ctx_*
+    columns of the expected bars, as ``data.context_symbol`` does in the pipeline.
+    """
     encoded = events_to_json(events)
     stream = stream_from_json(encoded)
-    bars = build_bars_from_stream(stream, spec, options=bool(len(stream.surface)))
+    context = None
+    extra: Json = {}
+    if context_events is not None:
+        extra["context_events"] = events_to_json(context_events)
+        context = build_bars_from_stream(stream_from_json(extra["context_events"]), spec)
+    bars = build_bars_from_stream(stream, spec, options=bool(len(stream.surface)), context=context)
     if not np.isfinite(bars.values).all():
         raise AssertionError(f"vector {name}: the builder produced non-finite bar values")
     return {
@@ -166,6 +181,7 @@ def make_case(name: str, description: str, spec: BarSpec, events: list[Json]) ->
         "spec": spec.model_dump(mode="json"),
         "columns": list(bars.columns),
         "events": encoded,
+        **extra,
         "expected": {
             "bars": [
                 {"ts_ns": int(t), "values": [float(v) for v in row]}
@@ -178,6 +194,14 @@ def make_case(name: str, description: str, spec: BarSpec, events: list[Json]) ->
                 "surface": bars.stats.accepted_surface,
             },
             "rejected": dict(bars.stats.rejected),
+            **(
+                {}
+                if context is None
+                else {
+                    "context_bars": len(context),
+                    "context_rejected": dict(context.stats.rejected),
+                }
+            ),
         },
     }
 
@@ -460,6 +484,31 @@ def _spy() -> Json:
     )
 
 
+def _context() -> Json:
+    ev = _Events()
+    for k in range(12):
+        ev.quote(f"{D}09:30:{k:02d}.000", 100.00 + k * 0.01, 100.02 + k * 0.01)
+        ev.trade(f"{D}09:30:{k:02d}.400", 100.01 + k * 0.01, 100 + k)
+    ctx = (
+        _Events()
+        .quote(D + "09:30:02.100", 1699.75, 1700.25)  # first context bar: second 2
+        .trade(D + "09:30:02.200", 1700.00, 10, side=1)
+        .trade(D + "09:30:03.200", 1700.25, 20)  # tick rule: buy
+        .trade(D + "09:30:02.900", 1690.00, 99)  # late: rejected
+        .quote(D + "09:30:05.100", 1700.00, 1700.50)  # second 4 empty: a filled bar
+        .trade(D + "09:30:05.300", 1700.00, 30)  # below mid: sell
+        .trade(D + "09:30:10.300", 1701.00, 40)  # gap 5 s > 3 s: new segment, no bars 6..9
+    )
+    return make_case(
+        "context_columns",
+        "ctx_* columns from a context symbol's bars: prices at or before (its first bar before "
+        "it starts, the last bar across its gap), volumes only from the exact bar",
+        BarSpec(gap_seconds=3.0),
+        ev.rows,
+        ctx.rows,
+    )
+
+
 CASES: Final[dict[str, Callable[[], Json]]] = {
     "plain": _plain,
     "empty_seconds": _empty_seconds,
@@ -476,6 +525,7 @@ CASES: Final[dict[str, Callable[[], Json]]] = {
     "option_surface": _surface,
     "bars_100ms": _ms100,
     "spy_20131007_1000": _spy,
+    "context_columns": _context,
 }
 
 
@@ -489,8 +539,9 @@ def dumps(case: Json) -> str:
         return "[\n" + ",\n".join("  " + one(v) for v in values) + "\n ]" if values else "[]"
 
     expected = case["expected"]
-    parts = [f" {one(k)}: {one(v)}" for k, v in case.items() if k not in ("events", "expected")]
-    parts.append(f' "events": {rows(case["events"])}')
+    lists = ("events", "context_events")
+    parts = [f" {one(k)}: {one(v)}" for k, v in case.items() if k not in (*lists, "expected")]
+    parts += [f" {one(k)}: {rows(case[k])}" for k in lists if k in case]
     inner = [f"  {one(k)}: {one(v)}" for k, v in expected.items() if k != "bars"]
     inner.append(f'  "bars": {rows(expected["bars"])}')
     parts.append(' "expected": {\n' + ",\n".join(inner) + "\n }")

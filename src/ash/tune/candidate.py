@@ -17,6 +17,7 @@ from ash.bars.columns import BAR_COLUMNS_VERSION, bar_columns
 from ash.config.resolve import ResolvedExperiment
 from ash.export.contract import (
     KEY_BAR_COLUMNS_VERSION,
+    KEY_CONTEXT_SYMBOL,
     KEY_GAP_POLICY,
     KEY_GAP_SECONDS,
     KEY_REFERENCE_PRICE,
@@ -35,13 +36,16 @@ def model_context(resolved: ResolvedExperiment) -> ModelContext:
 def export_metadata(resolved: ResolvedExperiment) -> dict[str, Any]:
     """Contract keys the experiment fixes (the model itself supplies window, columns, buckets)."""
     bars = resolved.experiment.bars
-    return {
+    found: dict[str, Any] = {
         KEY_BAR_COLUMNS_VERSION: BAR_COLUMNS_VERSION,
         KEY_REFERENCE_PRICE: bars.reference,
         KEY_TIMEZONE: bars.timezone,
         KEY_GAP_SECONDS: bars.gap_seconds,
         KEY_GAP_POLICY: bars.gap_policy,
     }
+    if resolved.experiment.data.context_symbol is not None:
+        found[KEY_CONTEXT_SYMBOL] = resolved.experiment.data.context_symbol
+    return found
 
 
 def build_candidate(resolved: ResolvedExperiment) -> tuple[nn.Module, dict[str, Any]]:
