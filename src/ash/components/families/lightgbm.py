@@ -70,6 +70,42 @@ def class_init(base: np.ndarray, mapping: np.ndarray) -> np.ndarray:
     return np.asarray(np.log(np.maximum(p @ onehot, 1e-12)))
 
 
+def _splits(node: dict[str, Any], out: dict[tuple[int, float], set[float]]) -> None:
+    if "split_feature" not in node:
+        return
+    t = float(node["threshold"])
+    out.setdefault((int(node["split_feature"]), float(np.float32(t))), set()).add(t)
+    _splits(node["left_child"], out)
+    _splits(node["right_child"], out)
+
+
+def round_down(t: float) -> float:
+    """The largest float32 ≤ ``t``: for a float32 ``x``, ``x <= t`` ⟺ ``x <= round_down(t)``."""
+    f = np.float32(t)
+    return float(f if float(f) <= t else np.nextafter(f, np.float32(-np.inf)))
+
+
+def exact_thresholds(tree: onnx.NodeProto, booster: lgb.Booster) -> None:
+    """Make the ONNX trees route float32 rows exactly as LightGBM does.
+
+    LightGBM compares a row with a double threshold; the converter stores it rounded to the
+    *nearest* float32, so a float32 feature equal to that rounding (features computed in float32
+    often differ by one ulp) can go the other way. Storing the largest float32 ≤ the threshold
+    instead makes ``x <= t`` exact for every float32 ``x``. Thresholds are matched by
+    (feature, float32 value); an ambiguous match is left alone (the export's parity check
+    would then refuse it).
+    """
+    splits: dict[tuple[int, float], set[float]] = {}
+    for info in booster.dump_model()["tree_info"]:
+        _splits(info["tree_structure"], splits)
+    attrs = {a.name: a for a in tree.attribute}
+    values, features = attrs["nodes_values"].floats, attrs["nodes_featureids"].ints
+    for i, (value, feature) in enumerate(zip(list(values), list(features), strict=True)):
+        found = splits.get((int(feature), float(np.float32(value))))
+        if found and len({round_down(t) for t in found}) == 1:
+            values[i] = round_down(next(iter(found)))
+
+
 class LightGBMFamily(Family[LightGBMConfig]):
     """Per horizon, a LightGBM multiclass booster over coarse classes, correcting the prior."""
 
@@ -212,6 +248,7 @@ class LightGBMFamily(Family[LightGBMConfig]):
             for attr in tree.attribute:
                 if attr.name == "post_transform":
                     attr.s = b"NONE"  # raw scores, as predict(raw_score=True)
+            exact_thresholds(tree, booster)
             del tree.output[:]
             tree.output.extend([f"family_h{h}_label", f"family_h{h}_scores"])
             tree.name = f"family_h{h}_trees"
