@@ -89,7 +89,7 @@ def replay_test_stretch(resolved: ResolvedExperiment, run_dir: Path, window: int
     """Serve the exported model with ash-serve on real test-span ticks (its context symbol's
     too) and compare with Python: the same path as ``ash replay RUN``."""
     symbol, start, end = _test_stretch(resolved, run_dir, window)
-    return replay_run(run_dir, start, end, symbols=[symbol])
+    return replay_run(run_dir, start, end, symbols=[symbol], resolved=resolved)
 
 
 def _nll(metrics: dict[str, Any], split: str, forecaster: str, horizon: float) -> float:

@@ -16,7 +16,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import onnxruntime as ort
@@ -33,6 +33,9 @@ from ash.evaluate.forecasts import forecast_frame
 from ash.jobs.serve_io import Feeds, feed_lines, serve_stdin
 from ash.onnx_io import cpu_session
 from ash.runtime import build_command, resolve_model
+
+if TYPE_CHECKING:
+    from ash.config import ResolvedExperiment
 
 PROB_TOLERANCE = 1e-5
 ONNX_BATCH = 256  # windows per Python ONNX Runtime call (a day of 1 s bars is ~23k windows)
@@ -340,15 +343,18 @@ def replay_run(
     *,
     symbols: Sequence[str] | None = None,
     bucket_probs: bool = False,
+    resolved: ResolvedExperiment | None = None,
 ) -> ReplayResult:
     """``ash replay RUN`` without ``--db``: ``RUN/model.onnx`` on the run's own data source in
     ``[start, end)`` — the ticks of ``symbols`` (default: the experiment's) and of its context
-    symbol, all at once, with the run's trading session."""
+    symbol, all at once, with the run's trading session. ``resolved``: the experiment whose
+    source to read (default: the run's own config; an ensemble folder has none)."""
     # Here, not at the top: the pipeline imports torch; the ONNX-only path never comes here.
     from ash.pipeline import make_source
     from ash.runs import load_config
 
-    resolved = load_config(Path(run_dir))
+    if resolved is None:
+        resolved = load_config(Path(run_dir))
     exp = resolved.experiment
     served = list(symbols or exp.data.symbols)
     wanted = [*served]
