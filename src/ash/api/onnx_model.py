@@ -16,13 +16,13 @@ class OnnxForecaster(Forecaster):
     """``model.onnx`` (or a run folder's): the same forecasts as ``ash-serve`` would serve."""
 
     def __init__(self, path: Path, *, session: str | None = None, threads: int = 1) -> None:
-        declared = contract_model(path, session)
+        self.session = cpu_session(path, threads=threads)
+        declared = contract_model(path, session, self.session)
         self.path = declared.path
         self.spec = declared.spec
         self.columns = declared.columns
         self.window = declared.window
         self.horizons_s = declared.horizons_s
-        self.session = cpu_session(path, threads=threads)
 
     def outputs(self, values: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return onnx_outputs(self.session, values, ends, self.window)

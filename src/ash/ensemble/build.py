@@ -19,12 +19,10 @@ from ash.ensemble.model import EnsembleModel, fit_weights
 from ash.ensemble.table import nll_table
 from ash.evaluate.predict import (
     SplitForecasts,
-    baseline_forecasts,
     fit_baselines,
     model_forecasts,
-    oracle_forecasts,
 )
-from ash.evaluate.run import score_split
+from ash.evaluate.run import score_with_baselines
 from ash.export.contract import KEY_EXPERIMENT, KEY_METRICS
 from ash.export.exporter import ExportResult, export_model
 from ash.export.parity import ParityError, ParityReport, check_parity
@@ -197,15 +195,6 @@ def evaluate_ensemble(
         fc.probs[MODEL] = sum(w[None, :, i, None] * p for i, p in enumerate(probs))
         for member, p in zip(members, probs, strict=True):
             fc.probs[f"member {member.label}"] = p
-        baseline_forecasts(fitted, prepared, fc)
-        if oracle is not None:
-            oracle_forecasts(oracle, prepared, fc, cfg.oracle_max_samples)
-        evaluation[split] = score_split(
-            fc,
-            prepared,
-            bins=cfg.reliability_bins,
-            threshold=cfg.pnl_threshold,
-            cost_bps=cfg.cost_bps,
-        )
+        evaluation[split] = score_with_baselines(fc, prepared, fitted, oracle, cfg)
         evaluation["forecasts"][split] = fc
     return evaluation

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -18,6 +18,7 @@ from ash.evaluate.by_symbol import difference_panels, score_by_symbol
 from ash.evaluate.forecasts import save_split_forecasts
 from ash.evaluate.pnl import simulate
 from ash.evaluate.predict import (
+    FittedBaselines,
     SplitForecasts,
     baseline_forecasts,
     fit_baselines,
@@ -25,6 +26,9 @@ from ash.evaluate.predict import (
     oracle_forecasts,
 )
 from ash.evaluate.report import write_report
+
+if TYPE_CHECKING:
+    from ash.config.schema import EvaluateConfig
 from ash.model import AshModel
 from ash.pipeline import PreparedData, make_source, prepare_data
 
@@ -108,6 +112,27 @@ def score_split(
     fc.info["pit_counts"] = pit_counts
     result["by_symbol"] = score_by_symbol(fc, prepared, bins=bins)
     return result
+
+
+def score_with_baselines(
+    fc: SplitForecasts,
+    prepared: PreparedData,
+    fitted: FittedBaselines,
+    oracle: Any,
+    cfg: EvaluateConfig,
+) -> dict[str, Any]:
+    """Add the baselines' (and, when there is one, the oracle's) forecasts to ``fc`` and score
+    every forecaster (:func:`score_split`) with the experiment's evaluation settings."""
+    baseline_forecasts(fitted, prepared, fc)
+    if oracle is not None:
+        oracle_forecasts(oracle, prepared, fc, cfg.oracle_max_samples)
+    return score_split(
+        fc,
+        prepared,
+        bins=cfg.reliability_bins,
+        threshold=cfg.pnl_threshold,
+        cost_bps=cfg.cost_bps,
+    )
 
 
 def score_oracle(
@@ -227,18 +252,8 @@ def evaluate_run(run_dir: Path) -> dict[str, Any]:
     for split in ("val", "test"):
         ends = subsample(prepared.samples.as_dict()[split], cfg.max_samples)
         fc = split_forecasts(split, model, prepared, ends, feature_cache=exp.train.feature_cache)
-        baseline_forecasts(fitted, prepared, fc)
-        if oracle is not None:
-            oracle_forecasts(oracle, prepared, fc, cfg.oracle_max_samples)
-        agreement = fc.info.get("oracle_target_agreement")
-        evaluation[split] = score_split(
-            fc,
-            prepared,
-            bins=cfg.reliability_bins,
-            threshold=cfg.pnl_threshold,
-            cost_bps=cfg.cost_bps,
-        )
-        evaluation[split]["oracle_target_agreement"] = agreement
+        evaluation[split] = score_with_baselines(fc, prepared, fitted, oracle, cfg)
+        evaluation[split]["oracle_target_agreement"] = fc.info.get("oracle_target_agreement")
         forecasts[split] = fc
         save_split_forecasts(run_dir, fc, prepared)  # RUN/forecasts/<split>.parquet
     evaluation["calibration"] = {

@@ -84,9 +84,12 @@ def _metadata(session: ort.InferenceSession) -> dict[str, Any]:
     return {k: json.loads(v) for k, v in session.get_modelmeta().custom_metadata_map.items()}
 
 
-def contract_model(model_path: Path, session_window: str | None) -> ContractModel:
-    """The bar spec, columns, window and horizons a contract-v1 model declares."""
-    props = _metadata(cpu_session(model_path))
+def contract_model(
+    model_path: Path, session_window: str | None, ort_session: ort.InferenceSession | None = None
+) -> ContractModel:
+    """The bar spec, columns, window and horizons a contract-v1 model declares
+    (``ort_session``: the model already open, so it is not loaded a second time)."""
+    props = _metadata(ort_session if ort_session is not None else cpu_session(model_path))
     spec = BarSpec(
         seconds=props["ash.bar_seconds"],
         timezone=props["ash.timezone"],
@@ -166,7 +169,8 @@ def replay_ticks(
     ``bucket_probs``: the served forecasts keep each row's ``probs`` and ``edges``;
     ``served_symbols``: those predicted and compared (default: every symbol in ``feeds``; a
     context symbol's ticks feed the ctx_* columns either way)."""
-    model = contract_model(model_path, session_window)
+    session = cpu_session(model_path)
+    model = contract_model(model_path, session_window, session)
     context_bars = None
     if model.context_symbol is not None:
         if model.context_symbol not in feeds:
@@ -184,7 +188,6 @@ def replay_ticks(
     )
     served = serve_stdin([*argv, "--emit-bars"], env, feed_lines(feeds))
 
-    session = cpu_session(model_path)
     bars_equal = bool(served.bars)
     n_python_bars = 0
     python: dict[str, tuple[dict[int, int], np.ndarray]] = {}
@@ -256,24 +259,6 @@ def _summary_diff(served: np.ndarray, probs: np.ndarray, edges: np.ndarray) -> f
     d = decode(probs, edges)
     mine = np.stack([d.mean_bps, d.p_up, d.p_flat, d.p_down], axis=-1)
     return float(np.abs(served - mine).max())
-
-
-def replay(
-    model_path: Path,
-    trades: pd.DataFrame,
-    quotes: pd.DataFrame | None,
-    symbol: str,
-    *,
-    session_window: str | None = None,
-    context: tuple[pd.DataFrame | None, pd.DataFrame | None] | None = None,
-) -> ReplayResult:
-    """One symbol's ticks (the main job's test stretch): :func:`replay_ticks`; ``context``: the
-    context symbol's (trades, quotes), for a model with ctx_* columns."""
-    feeds: dict[str, tuple[pd.DataFrame | None, pd.DataFrame | None]] = {symbol: (trades, quotes)}
-    context_symbol = model_context_symbol(model_path)
-    if context is not None and context_symbol is not None:
-        feeds[context_symbol] = context
-    return replay_ticks(model_path, feeds, session_window=session_window, served_symbols=[symbol])
 
 
 def read_store_ticks(
