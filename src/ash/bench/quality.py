@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ash.evaluate.report import significance, verdict
 from ash.paths import repo_root
 
 REPO = repo_root()
@@ -41,7 +42,7 @@ def summarize(run_dir: Path) -> str:
         "",
         "| horizon | NLL model | NLL climatology | NLL EWMA Gaussian | model − EWMA (± 2 se) | "
         + ("NLL oracle | gap closed | " if oracle else "")
-        + "RPS model | RPS climatology | ECE model | beats both baselines |",
+        + "RPS model | RPS climatology | ECE model | vs both baselines (±2 se) |",
         "|---|---:|---:|---:|---:|" + ("---:|---:|" if oracle else "") + "---:|---:|---:|:---:|",
     ]
     wins = 0
@@ -49,11 +50,19 @@ def summarize(run_dir: Path) -> str:
         model = _get(test, "model", h, "nll")
         clim = _get(test, "climatology", h, "nll")
         ewma = _get(test, BASELINE, h, "nll")
-        beats = model < clim and model < ewma
-        wins += beats
         extra = test.get("model_extra", {}).get(f"h{h:g}", {})
         delta = float(extra.get(f"nll_minus_{BASELINE}", math.nan))
         se = float(extra.get(f"nll_minus_{BASELINE}_se", math.nan))
+        # Better than both only beyond each paired difference's ±2 se (a raw win is a tie).
+        calls = {
+            significance(
+                float(extra.get(f"nll_minus_{b}", math.nan)),
+                float(extra.get(f"nll_minus_{b}_se", math.nan)),
+            )
+            for b in ("climatology", BASELINE)
+        }
+        beats = calls == {"better"}
+        wins += beats
         paired = f"{delta:+.4f} ± {2 * se:.4f}"
         row = [f"{h:g} s", f"{model:.4f}", f"{clim:.4f}", f"{ewma:.4f}", paired]
         if oracle:
@@ -63,12 +72,14 @@ def summarize(run_dir: Path) -> str:
             f"{_get(test, 'model', h, 'rps'):.3f}",
             f"{_get(test, 'climatology', h, 'rps'):.3f}",
             f"{_get(test, 'model', h, 'ece'):.4f}",
-            "yes" if beats else "no",
+            "better" if beats else ("worse" if "worse" in calls else "tie"),
         ]
         lines.append("| " + " | ".join(row) + " |")
     lines += [
         "",
-        f"The model beats both baselines at {wins}/{len(evaluation['horizons_s'])} horizons.",
+        f"The model is better than both baselines beyond ±2 se at {wins}/"
+        f"{len(evaluation['horizons_s'])} horizons.",
+        verdict(test, evaluation["horizons_s"]),
         "model − EWMA is the paired NLL difference on the same samples (negative: the model is "
         "better); ± 2 se is its batch-means error bar (20 contiguous blocks), so a difference "
         "inside it is not distinguishable from zero on this test span.",

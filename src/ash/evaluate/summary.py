@@ -8,6 +8,8 @@ from typing import Any
 
 from rich.table import Table
 
+from ash.evaluate.report import significance
+
 BASELINES = ("climatology", "ewma_gaussian_lattice")
 LABELS = {"ewma_gaussian_lattice": "EWMA Gaussian"}
 
@@ -45,11 +47,12 @@ def summary_table(metrics: dict[str, Any], split: str = "test") -> Table:
         best = min(BASELINES, key=lambda b: _get(block, "forecasters", b, key, "nll"))
         delta = _get(extra, f"nll_minus_{best}")
         se = _get(extra, f"nll_minus_{best}_se")
-        beats = delta + 2 * se < 0
+        # Colour only beyond the error bar: a raw win inside ±2 se is a tie, not a win.
+        colour = {"better": "green", "worse": "red", "tie": "yellow"}[significance(delta, se)]
         table.add_row(
             f"{seconds:g} s",
             *(f"{v:.4f}" for v in nll),
-            f"[{'green' if beats else 'red'}]{delta:+.4f} ± {2 * se:.4f}[/]",
+            f"[{colour}]{delta:+.4f} ± {2 * se:.4f}[/]",
             f"{_get(block, 'forecasters', 'model', key, 'ece'):.4f}",
             f"{_get(extra, 'directional_accuracy'):.3f}",
         )

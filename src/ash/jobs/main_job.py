@@ -8,7 +8,6 @@ the Rust runtime serving the exported model.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +16,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from rich.console import Console
-from rich.table import Table
 
 from ash.config import ResolvedExperiment, load_experiment
 from ash.data.sources.importer import import_path
 from ash.evaluate import evaluate_run
+from ash.evaluate.report import verdict
+from ash.evaluate.summary import summary_table
 from ash.export.run import export_run
 from ash.jobs.replay import ReplayResult, replay_run
 from ash.pipeline import prepare_data
@@ -92,34 +92,6 @@ def replay_test_stretch(resolved: ResolvedExperiment, run_dir: Path, window: int
     return replay_run(run_dir, start, end, symbols=[symbol], resolved=resolved)
 
 
-def _nll(metrics: dict[str, Any], split: str, forecaster: str, horizon: float) -> float:
-    try:
-        value = metrics["evaluation"][split]["forecasters"][forecaster][f"h{horizon:g}"]["nll"]
-        return float(value)
-    except KeyError:
-        return math.nan
-
-
-def summary_table(metrics: dict[str, Any], result: ReplayResult) -> Table:
-    evaluation = metrics["evaluation"]
-    horizons = evaluation["horizons_s"]
-    forecasters = ["model", "climatology", "ewma_gaussian_lattice"]
-    if evaluation.get("oracle"):
-        forecasters.append("oracle")
-    table = Table(title="test-span NLL per horizon (nats, lower is better)", title_justify="left")
-    table.add_column("horizon", justify="right")
-    for name in forecasters:
-        table.add_column(name.replace("ewma_gaussian_lattice", "EWMA Gaussian"), justify="right")
-    table.add_column("model beats both baselines", justify="center")
-    for h in horizons:
-        values = [_nll(metrics, "test", f, h) for f in forecasters]
-        beats = values[0] < values[1] and values[0] < values[2]
-        table.add_row(
-            f"{h:g} s", *(f"{v:.4f}" for v in values), "[green]yes[/]" if beats else "[red]no[/]"
-        )
-    return table
-
-
 def run_main_job(
     experiment: Path, repo: Path, console: Console, overrides: list[str] | None = None
 ) -> MainJobResult:
@@ -140,7 +112,9 @@ def run_main_job(
     console.rule("[bold]5/5 Rust replay[/]: ash-serve on real test-span ticks")
     model, _ = load_model(run_dir)
     result = replay_test_stretch(resolved, run_dir, model.window)
-    console.print(summary_table(metrics, result))
+    console.print(summary_table(metrics))
+    evaluation = metrics["evaluation"]
+    console.print(verdict(evaluation["test"], evaluation["horizons_s"]))
     console.print(
         f"Rust runtime: {result.ticks} ticks -> {result.bars} bars -> {result.predictions} "
         f"predictions; bars equal to Python's: {result.bars_equal}; max |Δprob| vs Python ONNX "
