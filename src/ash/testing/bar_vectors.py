@@ -1,8 +1,8 @@
 """Language-neutral bar-builder test vectors (tests/vectors/bars/*.json) for inference-rs.
 
 Each file is one case: a BarSpec, input events in arrival order and the expected bars, segment
-starts and counts. The format is specified in docs/bars.md ("Test vectors"). Non-finite input
-numbers are the strings "NaN", "Infinity", "-Infinity"; a missing timestamp is null.
+starts and counts. The format (:mod:`ash.testing.vector_format`) is specified in docs/bars.md
+("Test vectors").
 
 ``python -m ash.testing.bar_vectors`` rewrites the files; tests assert the committed files equal
 what the current Python builder produces.
@@ -10,208 +10,37 @@ what the current Python builder produces.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
-import pandas as pd
 
-from ash.bars.builder import build_bars_from_stream
-from ash.bars.columns import BAR_COLUMNS_VERSION, OPTION_COLUMNS
-from ash.bars.events import KIND_NAMES, NAT, QUOTE, SURFACE, TRADE, EventStream
 from ash.bars.spec import BarSpec
 from ash.paths import repo_root
 from ash.testing.lean_sample import quote_events, trade_ticks
+from ash.testing.vector_format import (
+    FORMAT,
+    Events,
+    Json,
+    dumps,
+    local_ns,
+    make_case,
+    stream_from_json,
+)
 
-FORMAT: Final[str] = "ash.bars.vectors/1"
+__all__ = ["CASES", "FORMAT", "VECTOR_DIR", "dumps", "make_case", "stream_from_json", "write_all"]
+
 VECTOR_DIR: Final[Path] = repo_root() / "tests" / "vectors" / "bars"
-_TZ: Final[str] = "America/New_York"
-Json = dict[str, Any]
-
-
-def _ns(local: str) -> int:
-    """UTC ns of a New York wall-clock time like '2013-10-07 09:30:00.250'."""
-    return int(pd.Timestamp(local).tz_localize(_TZ).value)
-
-
-def _num(value: float) -> float | str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return float(value)
-
-
-def _parse_num(value: float | int | str | None) -> float:
-    if value is None or value == "NaN":
-        return math.nan
-    if value == "Infinity":
-        return math.inf
-    if value == "-Infinity":
-        return -math.inf
-    if isinstance(value, str):
-        raise ValueError(f"unexpected number encoding {value!r} in a bar vector")
-    return float(value)
-
-
-class _Events:
-    """Builds an arrival-ordered stream event by event (the order given is the arrival order)."""
-
-    def __init__(self) -> None:
-        self.rows: list[Json] = []
-
-    def trade(self, t: str | int | None, price: float, size: float, side: int = 0) -> _Events:
-        self.rows.append(
-            {"kind": "trade", "ts_ns": _ts(t), "price": price, "size": size, "side": side}
-        )
-        return self
-
-    def quote(
-        self,
-        t: str | int | None,
-        bid: float,
-        ask: float,
-        bid_size: float = 100.0,
-        ask_size: float = 100.0,
-    ) -> _Events:
-        self.rows.append(
-            {
-                "kind": "quote",
-                "ts_ns": _ts(t),
-                "bid": bid,
-                "ask": ask,
-                "bid_size": bid_size,
-                "ask_size": ask_size,
-            }
-        )
-        return self
-
-    def surface(self, t: str | int | None, **values: float) -> _Events:
-        unknown = set(values) - set(OPTION_COLUMNS)
-        if unknown:
-            raise ValueError(f"unknown option columns {sorted(unknown)}")
-        self.rows.append({"kind": "surface", "ts_ns": _ts(t), "values": values})
-        return self
-
-
-def _ts(t: str | int | None) -> int | None:
-    if t is None:
-        return None
-    return t if isinstance(t, int) else _ns(t)
-
-
-def events_to_json(rows: list[Json]) -> list[Json]:
-    """Encode event rows with the vector number encoding (all option columns listed)."""
-    out = []
-    for row in rows:
-        encoded: Json = {"kind": row["kind"], "ts_ns": row["ts_ns"]}
-        if row["kind"] == "surface":
-            encoded["values"] = {c: _num(row["values"].get(c, math.nan)) for c in OPTION_COLUMNS}
-        else:
-            for key, value in row.items():
-                if key not in ("kind", "ts_ns"):
-                    encoded[key] = _num(float(value))
-        out.append(encoded)
-    return out
-
-
-def stream_from_json(events: list[Json]) -> EventStream:
-    """The EventStream of a vector's ``events`` list."""
-    n = len(events)
-    kinds = {v: k for k, v in KIND_NAMES.items()}
-    kind = np.empty(n, dtype=np.int8)
-    ts = np.empty(n, dtype=np.int64)
-    xs = np.full((4, n), np.nan)
-    surface = []
-    fields = {TRADE: ("price", "size", "side"), QUOTE: ("bid", "ask", "bid_size", "ask_size")}
-    for i, event in enumerate(events):
-        try:
-            k = kinds[event["kind"]]
-        except KeyError:
-            raise ValueError(f"event {i}: unknown kind {event.get('kind')!r}") from None
-        kind[i] = k
-        ts[i] = NAT if event["ts_ns"] is None else int(event["ts_ns"])
-        if k == SURFACE:
-            surface.append([_parse_num(event["values"][c]) for c in OPTION_COLUMNS])
-        else:
-            for j, name in enumerate(fields[k]):
-                xs[j, i] = _parse_num(event[name])
-    return EventStream(
-        kind=kind,
-        ts_ns=ts,
-        x0=xs[0],
-        x1=xs[1],
-        x2=xs[2],
-        x3=xs[3],
-        surface=np.array(surface, dtype=np.float64).reshape(-1, len(OPTION_COLUMNS)),
-    )
-
-
-def make_case(
-    name: str,
-    description: str,
-    spec: BarSpec,
-    events: list[Json],
-    context_events: list[Json] | None = None,
-) -> Json:
-    """A complete vector: inputs plus what the Python builder produces for them.
-
-    ``context_events`` are a context symbol's events: its bars (same spec) fill the ctx_*
-    columns of the expected bars, as ``data.context_symbol`` does in the pipeline.
-    """
-    encoded = events_to_json(events)
-    stream = stream_from_json(encoded)
-    context = None
-    extra: Json = {}
-    if context_events is not None:
-        extra["context_events"] = events_to_json(context_events)
-        context = build_bars_from_stream(stream_from_json(extra["context_events"]), spec)
-    bars = build_bars_from_stream(stream, spec, options=bool(len(stream.surface)), context=context)
-    if not np.isfinite(bars.values).all():
-        raise AssertionError(f"vector {name}: the builder produced non-finite bar values")
-    return {
-        "format": FORMAT,
-        "bar_columns_version": BAR_COLUMNS_VERSION,
-        "name": name,
-        "description": description,
-        "spec": spec.model_dump(mode="json"),
-        "columns": list(bars.columns),
-        "events": encoded,
-        **extra,
-        "expected": {
-            "bars": [
-                {"ts_ns": int(t), "values": [float(v) for v in row]}
-                for t, row in zip(bars.ts_ns, bars.values, strict=True)
-            ],
-            "segment_starts": [int(i) for i in bars.segment_starts],
-            "accepted": {
-                "trades": bars.stats.accepted_trades,
-                "quotes": bars.stats.accepted_quotes,
-                "surface": bars.stats.accepted_surface,
-            },
-            "rejected": dict(bars.stats.rejected),
-            **(
-                {}
-                if context is None
-                else {
-                    "context_bars": len(context),
-                    "context_rejected": dict(context.stats.rejected),
-                }
-            ),
-        },
-    }
-
 
 D = "2013-10-07 "  # a Monday; 09:30 New York = 13:30 UTC
 
 
 def _plain() -> Json:
     ev = (
-        _Events()
+        Events()
         .quote(D + "09:30:00.000", 100.00, 100.02, 300, 500)
         .trade(D + "09:30:00.100", 100.02, 100)
         .trade(D + "09:30:00.500", 100.01, 200)
@@ -227,7 +56,7 @@ def _plain() -> Json:
 
 def _empty_seconds() -> Json:
     ev = (
-        _Events()
+        Events()
         .quote(D + "09:30:00.000", 100.00, 100.02)
         .trade(D + "09:30:00.100", 100.01, 100)
         .quote(D + "09:30:02.500", 100.02, 100.04)
@@ -243,7 +72,7 @@ def _empty_seconds() -> Json:
 
 def _late() -> Json:
     ev = (
-        _Events()
+        Events()
         .trade(D + "09:30:00.100", 100.00, 100)
         .trade(D + "09:30:02.100", 100.01, 100)
         .trade(D + "09:30:01.900", 100.50, 999)  # bar 1 < bar 2 already seen: late
@@ -257,7 +86,7 @@ def _late() -> Json:
 
 
 def _duplicates() -> Json:
-    ev = _Events().quote(D + "09:30:00.000", 100.00, 100.02)
+    ev = Events().quote(D + "09:30:00.000", 100.00, 100.02)
     for _ in range(3):
         ev.trade(D + "09:30:00.250", 100.01, 100)
     ev.quote(D + "09:30:00.000", 100.00, 100.02)  # duplicate quote
@@ -272,7 +101,7 @@ def _duplicates() -> Json:
 
 def _bad_values() -> Json:
     ev = (
-        _Events()
+        Events()
         .quote(D + "09:30:00.000", 100.00, 100.02)
         .trade(D + "09:30:00.100", 100.01, 100)
         .trade(D + "09:30:00.200", 0.0, 100)
@@ -299,7 +128,7 @@ def _bad_values() -> Json:
 
 def _huge() -> Json:
     ev = (
-        _Events()
+        Events()
         .trade(D + "09:30:00.100", 100.01, 1e12)
         .trade(D + "09:30:00.200", 100.02, 9.99e14)
         .trade(D + "09:30:00.300", 100.03, 1.0)
@@ -316,7 +145,7 @@ def _huge() -> Json:
 
 def _crossed() -> Json:
     ev = (
-        _Events()
+        Events()
         .quote(D + "09:30:00.000", 100.00, 100.02)
         .quote(D + "09:30:00.300", 100.05, 100.01)  # crossed: rejected
         .quote(D + "09:30:00.400", 100.01, 100.01)  # locked: accepted
@@ -330,7 +159,7 @@ def _crossed() -> Json:
 
 def _overnight() -> Json:
     ev = (
-        _Events()
+        Events()
         .trade(D + "09:29:59.000", 100.00, 100)  # outside the session window
         .trade(D + "15:59:58.500", 100.00, 100)
         .quote(D + "15:59:59.000", 100.00, 100.02)
@@ -350,7 +179,7 @@ def _overnight() -> Json:
 
 def _gap() -> Json:
     ev = (
-        _Events()
+        Events()
         .quote(D + "11:00:00.000", 100.00, 100.02)
         .trade(D + "11:00:00.500", 100.01, 100)
         .trade(D + "11:00:01.500", 100.02, 100)
@@ -367,7 +196,7 @@ def _gap() -> Json:
 
 
 def _trades_only() -> Json:
-    ev = _Events()
+    ev = Events()
     for i, (p, s) in enumerate(
         [(100.0, 100), (100.01, 50), (100.01, 25), (100.0, 10), (100.02, 5)]
     ):
@@ -379,7 +208,7 @@ def _trades_only() -> Json:
 
 def _quotes_only() -> Json:
     ev = (
-        _Events()
+        Events()
         .quote(D + "09:30:00.100", 100.00, 100.02, 100, 200)
         .quote(D + "09:30:02.100", 100.01, 100.03, 300, 400)
     )
@@ -390,7 +219,7 @@ def _quotes_only() -> Json:
 
 def _sides() -> Json:
     ev = (
-        _Events()
+        Events()
         .trade(D + "09:30:00.100", 100.00, 100)  # no quote, first trade: unknown -> half/half
         .trade(D + "09:30:00.200", 100.01, 100)  # uptick: buy
         .trade(D + "09:30:00.300", 100.01, 100)  # zero tick: last non-zero tick (buy)
@@ -413,7 +242,7 @@ def _sides() -> Json:
 
 def _surface() -> Json:
     ev = (
-        _Events()
+        Events()
         .surface(
             D + "09:29:58.000", atm_iv_7d=0.21, atm_iv_30d=0.19, atm_iv_90d=0.18, term_slope=-0.03
         )
@@ -435,7 +264,7 @@ def _surface() -> Json:
 
 def _ms100() -> Json:
     ev = (
-        _Events()
+        Events()
         .quote(D + "09:30:00.000", 100.00, 100.02)
         .trade(D + "09:30:00.050", 100.01, 100)
         .trade(D + "09:30:00.120", 100.02, 100)
@@ -447,7 +276,7 @@ def _ms100() -> Json:
 
 def _spy() -> Json:
     day = "20131007"
-    start, end = _ns("2013-10-07 10:00:00"), _ns("2013-10-07 10:01:30")
+    start, end = local_ns("2013-10-07 10:00:00"), local_ns("2013-10-07 10:01:30")
     trades = trade_ticks(day)
     trades = trades[(trades["ts_ns"] >= start) & (trades["ts_ns"] < end)]
     quotes = quote_events(day)
@@ -485,12 +314,12 @@ def _spy() -> Json:
 
 
 def _context() -> Json:
-    ev = _Events()
+    ev = Events()
     for k in range(12):
         ev.quote(f"{D}09:30:{k:02d}.000", 100.00 + k * 0.01, 100.02 + k * 0.01)
         ev.trade(f"{D}09:30:{k:02d}.400", 100.01 + k * 0.01, 100 + k)
     ctx = (
-        _Events()
+        Events()
         .quote(D + "09:30:02.100", 1699.75, 1700.25)  # first context bar: second 2
         .trade(D + "09:30:02.200", 1700.00, 10, side=1)
         .trade(D + "09:30:03.200", 1700.25, 20)  # tick rule: buy
@@ -527,25 +356,6 @@ CASES: Final[dict[str, Callable[[], Json]]] = {
     "spy_20131007_1000": _spy,
     "context_columns": _context,
 }
-
-
-def dumps(case: Json) -> str:
-    """Canonical text of a vector file: stable key order, one event and one bar per line."""
-
-    def one(value: Any) -> str:
-        return json.dumps(value, separators=(",", ":"), allow_nan=False)
-
-    def rows(values: list[Any]) -> str:
-        return "[\n" + ",\n".join("  " + one(v) for v in values) + "\n ]" if values else "[]"
-
-    expected = case["expected"]
-    lists = ("events", "context_events")
-    parts = [f" {one(k)}: {one(v)}" for k, v in case.items() if k not in (*lists, "expected")]
-    parts += [f" {one(k)}: {rows(case[k])}" for k in lists if k in case]
-    inner = [f"  {one(k)}: {one(v)}" for k, v in expected.items() if k != "bars"]
-    inner.append(f'  "bars": {rows(expected["bars"])}')
-    parts.append(' "expected": {\n' + ",\n".join(inner) + "\n }")
-    return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
 def write_all(directory: Path = VECTOR_DIR) -> list[Path]:
