@@ -19,6 +19,7 @@ from pydantic import Field
 from ash.data.schema import SCHEMAS
 from ash.data.sources.canonical import as_utc, empty_frame, to_canonical
 from ash.data.sources.report import DataError
+from ash.data.sources.store_sql import symbol_column
 from ash.interfaces import ComponentConfig, EventKind, Source
 
 EVENT_KINDS: tuple[EventKind, ...] = ("trades", "quotes", "options")
@@ -30,10 +31,6 @@ _SQL_TYPES: dict[str, Any] = {
 }
 
 
-def _symbol_column(kind: EventKind) -> str:
-    return "underlying" if kind == "options" else "symbol"
-
-
 def event_table(
     kind: EventKind, name: str | None = None, metadata: sa.MetaData | None = None
 ) -> sa.Table:
@@ -41,7 +38,7 @@ def event_table(
     md = metadata or sa.MetaData()
     cols = [sa.Column(c, _SQL_TYPES[t], nullable=c in ("side",)) for c, t in SCHEMAS[kind].items()]
     table = sa.Table(name or kind, md, *cols, sa.Column("seq", sa.BigInteger()))
-    sa.Index(f"ix_{table.name}_symbol_ts", table.c[_symbol_column(kind)], table.c.ts)
+    sa.Index(f"ix_{table.name}_symbol_ts", table.c[symbol_column(kind)], table.c.ts)
     sa.Index(f"ix_{table.name}_ts", table.c.ts)
     return table
 
@@ -130,7 +127,7 @@ class SQLSource(Source[SQLConfig]):
         found: set[str] = set()
         with self.engine.connect() as conn:
             for k in self.event_kinds():
-                col = _symbol_column(k)
+                col = symbol_column(k)
                 rows = conn.execute(sa.text(f'SELECT DISTINCT "{col}" FROM "{self.table_name(k)}"'))
                 found.update(r[0] for r in rows if r[0] is not None)
         return sorted(found)
@@ -170,7 +167,7 @@ class SQLSource(Source[SQLConfig]):
         where: list[str] = []
         params: dict[str, Any] = {}
         if symbols:
-            where.append(f'"{_symbol_column(kind)}" IN :symbols')
+            where.append(f'"{symbol_column(kind)}" IN :symbols')
             params["symbols"] = [str(s) for s in symbols]
         if start is not None:
             where.append("ts >= :start")

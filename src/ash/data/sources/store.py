@@ -26,28 +26,19 @@ import pandas as pd
 from ash.data.schema import SCHEMAS
 from ash.data.sources.canonical import as_utc, empty_frame, rechunk, to_canonical
 from ash.data.sources.report import DataError, ImportReport
+from ash.data.sources.store_sql import (
+    check_is_duckdb,
+    naive_utc,
+    ns_literal,
+    parquet_union_sql,
+    symbol_column,
+    table_ddl,
+    to_db,
+)
 from ash.interfaces import EventKind
 
 EVENT_KINDS: tuple[EventKind, ...] = ("trades", "quotes", "options")
-SQL_TYPES = {
-    "datetime64[ns, UTC]": "TIMESTAMP_NS",
-    "string": "VARCHAR",
-    "float64": "DOUBLE",
-    "int8": "TINYINT",
-}
 VECTOR_ROWS = 2048  # DuckDB's vector size: fetch_df_chunk counts in vectors
-# A DuckDB database file carries this magic at byte 8 (after a checksum).
-DUCKDB_MAGIC = b"DUCK"
-DUCKDB_MAGIC_OFFSET = 8
-
-
-def symbol_column(kind: EventKind) -> str:
-    return "underlying" if kind == "options" else "symbol"
-
-
-def table_ddl(kind: EventKind) -> str:
-    cols = ", ".join(f'"{c}" {SQL_TYPES[t]}' for c, t in SCHEMAS[kind].items())
-    return f"CREATE TABLE IF NOT EXISTS {kind} ({cols}, seq BIGINT)"
 
 
 META_DDL = (
@@ -69,7 +60,7 @@ class DuckDBStore:
             raise DataError(
                 "no DuckDB store here", path=self.path, fix="create it with `ash data import`"
             )
-        _check_is_duckdb(self.path)
+        check_is_duckdb(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.con = duckdb.connect(str(self.path), read_only=read_only)
@@ -166,7 +157,7 @@ class DuckDBStore:
             rows = self.con.execute(
                 "SELECT path, ts_min, ts_max FROM ash_imports WHERE kind = ? AND mode = 'copy' "
                 "AND list_contains(string_split(symbols, ','), ?) AND ts_min <= ? AND ts_max >= ?",
-                [kind, str(sym), _naive(hi), _naive(lo)],
+                [kind, str(sym), naive_utc(hi), naive_utc(lo)],
             ).fetchall()
             if rows:
                 raise DataError(
@@ -200,14 +191,14 @@ class DuckDBStore:
         try:
             row = self.con.execute(f"SELECT coalesce(max(seq), -1) + 1 FROM {kind}").fetchone()
             base = int(row[0]) if row else 0
-            frame = _to_db(df)
+            frame = to_db(df)
             frame["seq"] = np.arange(base, base + len(frame), dtype="int64")
             self.con.register("_ash_incoming", frame)
             cols = ", ".join(f'"{c}"' for c in (*SCHEMAS[kind], "seq"))
             self.con.execute(f"INSERT INTO {kind} ({cols}) SELECT {cols} FROM _ash_incoming")
             self.con.unregister("_ash_incoming")
             if halts is not None and len(halts):
-                h = _to_db(halts[["ts", "symbol", "state"]]).assign(origin=path)
+                h = to_db(halts[["ts", "symbol", "state"]]).assign(origin=path)
                 self.con.register("_ash_halts", h)
                 self.con.execute(
                     "INSERT INTO halts SELECT ts, symbol, state, origin FROM _ash_halts"
@@ -233,7 +224,7 @@ class DuckDBStore:
         rows = 0
         if df is not None and len(df):
             symbols = ",".join(sorted(df[symbol_column(kind)].astype(str).unique()))  # type: ignore[arg-type]
-            lo, hi = _naive(df["ts"].min()), _naive(df["ts"].max())
+            lo, hi = naive_utc(df["ts"].min()), naive_utc(df["ts"].max())
             rows = len(df)
         self.con.execute(
             "INSERT INTO ash_imports (file_hash, kind, path, mode, symbols, rows, ts_min, ts_max, "
@@ -273,7 +264,7 @@ class DuckDBStore:
         try:
             if not self.is_view(kind):
                 self.con.execute(f"DROP TABLE IF EXISTS {kind}")
-            self.con.execute(f"CREATE OR REPLACE VIEW {kind} AS {_parquet_union_sql(kind, files)}")
+            self.con.execute(f"CREATE OR REPLACE VIEW {kind} AS {parquet_union_sql(kind, files)}")
             row = self.con.execute(
                 "SELECT count(*), min(ts), max(ts) FROM read_parquet(?)", [str(path.resolve())]
             ).fetchone()
@@ -325,10 +316,10 @@ class DuckDBStore:
             params.extend(str(s) for s in symbols)
         if start is not None:
             clauses.append("ts >= CAST(? AS TIMESTAMP_NS)")
-            params.append(_ns_literal(start))
+            params.append(ns_literal(start))
         if end is not None:
             clauses.append("ts < CAST(? AS TIMESTAMP_NS)")
-            params.append(_ns_literal(end))
+            params.append(ns_literal(end))
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def select_sql(
@@ -415,59 +406,3 @@ class DuckDBStore:
         """Everything a read returns, in one frame (small data, tests, profiling per symbol)."""
         parts = list(self.read(kind, symbols, start, end))
         return pd.concat(parts, ignore_index=True) if parts else empty_frame(kind)
-
-
-def _naive(t: Any) -> pd.Timestamp:
-    ts = as_utc(pd.Timestamp(t))
-    return ts.tz_localize(None)
-
-
-def _ns_literal(t: pd.Timestamp | str) -> str:
-    """An ISO literal with all nine fractional digits (Python datetimes stop at microseconds)."""
-    ts = _naive(t)
-    return ts.strftime("%Y-%m-%d %H:%M:%S") + f".{ts.microsecond * 1000 + ts.nanosecond:09d}"
-
-
-def _to_db(df: pd.DataFrame) -> pd.DataFrame:
-    """Naive-UTC nanosecond timestamps and plain object strings, as DuckDB ingests them."""
-    out = df.copy()
-    for col in out.columns:
-        s = out[col]
-        if isinstance(s.dtype, pd.DatetimeTZDtype):
-            out[col] = s.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
-        elif isinstance(s.dtype, pd.StringDtype):
-            out[col] = s.astype(object)
-    return out
-
-
-def _parquet_union_sql(kind: EventKind, files: Sequence[str]) -> str:
-    parts = []
-    for i, f in enumerate(files):
-        cols = []
-        for c, t in SCHEMAS[kind].items():
-            cols.append(f'CAST("{c}" AS {SQL_TYPES[t]}) AS "{c}"')
-        literal = f.replace("'", "''")
-        parts.append(
-            f"SELECT {', '.join(cols)}, ({i}::BIGINT << 40) + file_row_number AS seq "
-            f"FROM read_parquet('{literal}', file_row_number = true)"
-        )
-    return " UNION ALL ".join(parts)
-
-
-def _check_is_duckdb(path: Path) -> None:
-    """An existing file must be a DuckDB database, not a CSV or Parquet file given by mistake."""
-    if path.is_dir():
-        raise DataError(
-            "is a folder, not a DuckDB store file", path=path, fix="point at the .duckdb file"
-        )
-    if not path.is_file() or path.stat().st_size == 0:
-        return  # a new store is created here
-    with path.open("rb") as handle:
-        head = handle.read(DUCKDB_MAGIC_OFFSET + len(DUCKDB_MAGIC))
-    if head[DUCKDB_MAGIC_OFFSET:] != DUCKDB_MAGIC:
-        raise DataError(
-            "is not a DuckDB database (no DuckDB header)",
-            path=path,
-            fix="point data.source.path at a store written by `ash data import`, or use the "
-            "source that reads this file's format (lean, lobster, ...)",
-        )
