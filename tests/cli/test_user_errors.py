@@ -77,3 +77,17 @@ def test_data_import_of_a_missing_path_prints_markup_not_tags(tmp_path: Path) ->
     assert done.returncode == 1
     assert "[red]" not in done.stderr and "[/" not in done.stderr
     assert done.stderr.startswith("error: ") and "nowhere" in done.stderr
+
+
+def test_an_ensemble_that_cannot_be_built_is_one_line(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    line = _one_error_line(
+        run_ash("ensemble", str(run), "--out", str(tmp_path / "e"), cwd=tmp_path)
+    )
+    assert "at least two runs" in line
+    line = _one_error_line(
+        run_ash("ensemble", str(run), str(run), "--out", str(tmp_path / "e"), cwd=tmp_path)
+    )
+    assert "the same run is given twice" in line
+    assert not (tmp_path / "e").exists(), "a refused ensemble left its output folder"

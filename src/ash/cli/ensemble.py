@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from ash.cli.consoles import console
 
 
 def ensemble_command(
@@ -23,23 +24,13 @@ def ensemble_command(
 ) -> None:
     """Mix trained runs per horizon (weights fitted on validation by NLL), export one contract
     model, and score it on test against the baselines and each member."""
-    from ash.checkpoint import CheckpointError
     from ash.ensemble.build import build_ensemble
-    from ash.ensemble.members import EnsembleError
     from ash.ensemble.table import format_table
-    from ash.export.exporter import ExportError
-    from ash.export.parity import ParityError
-    from ash.runs import RunError
 
-    console = Console(highlight=False, soft_wrap=True)
-    try:
-        with console.status("fitting the ensemble (validation), exporting, scoring test"):
-            done = build_ensemble(runs, out, max_samples=max_samples)
-    except (EnsembleError, ExportError, ParityError, RunError, CheckpointError) as exc:
-        Console(stderr=True, highlight=False, soft_wrap=True).print(
-            f"[red]ensemble failed[/red]: {escape(str(exc))}"
-        )
-        raise typer.Exit(1) from exc
+    # A refused member (EnsembleError), export or parity failure is a user error: the ash group
+    # prints its one line and exits 1 (ash.cli.errors), like every other command.
+    with console.status("fitting the ensemble (validation), exporting, scoring test"):
+        done = build_ensemble(runs, out, max_samples=max_samples)
     weights = Table(title="mixture weights (fitted on validation)")
     weights.add_column("member")
     horizons = done.evaluation["horizons_s"]

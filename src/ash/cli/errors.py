@@ -40,6 +40,7 @@ USER_ERRORS: tuple[tuple[str, str], ...] = (
     ("ash.tune.objective", "ObjectiveMetricError"),
     ("ash.tune.best", "NoCompletedTrialError"),
     ("ash.jobs.replay", "ReplayError"),
+    ("ash.ensemble.members", "EnsembleError"),
 )
 DEBUG_ENV = "ASH_DEBUG"
 P = ParamSpec("P")
