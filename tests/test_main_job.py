@@ -186,8 +186,14 @@ def test_a_run_evaluates_on_chosen_dates(main_job: MainJob) -> None:
         "2013-10-09", "2013-10-10", max_samples=500
     )
     horizons = main_job.result.metrics["evaluation"]["horizons_s"]
-    assert set(scored.metrics.forecaster) == {"model", "model_uncalibrated"}
-    assert len(scored.metrics) == 2 * len(horizons)
+    # The baselines come fitted on the run's training span, so the paired differences are there.
+    forecasters = {"model", "model_uncalibrated", "climatology", "ewma_gaussian"}
+    assert set(scored.metrics.forecaster) == forecasters | {"ewma_gaussian_lattice"}
+    assert len(scored.metrics) == 5 * len(horizons)
     assert np.isfinite(scored.metrics.nll).all()
+    model = scored.metrics[scored.metrics.forecaster == "model"].set_index("horizon_s")
+    clim = scored.metrics[scored.metrics.forecaster == "climatology"].set_index("horizon_s")
+    assert np.allclose(model.nll - clim.nll, model.nll_minus_climatology, atol=1e-6)
+    assert (model.nll_minus_climatology_se > 0).all()
     assert len(scored.forecasts) == 500 * len(horizons)
     assert scored.forecasts.bar_ts.dt.date.astype(str).eq("2013-10-09").all()

@@ -16,7 +16,8 @@ from ash.api.forecaster import Forecaster
 from ash.config.resolve import ResolvedExperiment, resolve
 from ash.data.windows import gather_windows, subsample
 from ash.evaluate.forecasts import split_frame
-from ash.evaluate.run import horizon_key, score_split, split_forecasts
+from ash.evaluate.predict import FittedBaselines, baselines_on, fit_baselines
+from ash.evaluate.run import horizon_key, score_split, score_with_baselines, split_forecasts
 from ash.interfaces import horizon_bars
 from ash.model import AshModel
 from ash.pipeline import (
@@ -25,6 +26,7 @@ from ash.pipeline import (
     bar_spec,
     forward_returns_bps,
     load_bar_data,
+    prepare_data,
     sample_ends,
 )
 
@@ -61,6 +63,10 @@ class Run(Forecaster):
         self.window = model.window
         self.horizons_s = tuple(float(h) for h in exp.horizons)
 
+    def _baselines(self, prepared: PreparedData) -> FittedBaselines:
+        fitted, symbols = _fitted_on_training_span(self)
+        return baselines_on(fitted, symbols, prepared)
+
     def outputs(self, values: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = np.asarray(values, dtype=np.float32)
         probs, edges = [], []
@@ -80,11 +86,13 @@ class Run(Forecaster):
         end: str | None,
         *,
         max_samples: int | None = None,
+        baselines: bool = True,
     ) -> Evaluation:
         """Score the run on its symbols' bars in ``[start, end)`` (dates or times, as
         ``data.start``/``data.end``): every sample with a full window and a target, or an even
-        subsample of ``max_samples``. The model and its uncalibrated head are scored (the
-        baselines need the run's training span: ``ash evaluate`` scores them)."""
+        subsample of ``max_samples``. Scored: the model and, with ``baselines``, climatology and
+        the EWMA Gaussians fitted on the run's own training span (as ``ash evaluate`` fits them:
+        never on the chosen dates), so the paired differences ``nll_minus_*`` ± se are there."""
         raw = yaml.safe_load((self.path / runs.CONFIG_FILE).read_text())
         raw.setdefault("data", {}).update({"start": start, "end": end})
         resolved = resolve(raw)
@@ -112,13 +120,16 @@ class Run(Forecaster):
             "chosen", self.model, prepared, ends, feature_cache=exp.train.feature_cache
         )
         cfg = exp.evaluate
-        scored = score_split(
-            fc,
-            prepared,
-            bins=cfg.reliability_bins,
-            threshold=cfg.pnl_threshold,
-            cost_bps=cfg.cost_bps,
-        )
+        if baselines:
+            scored = score_with_baselines(fc, prepared, self._baselines(prepared), None, cfg)
+        else:
+            scored = score_split(
+                fc,
+                prepared,
+                bins=cfg.reliability_bins,
+                threshold=cfg.pnl_threshold,
+                cost_bps=cfg.cost_bps,
+            )
         rows = []
         for name, by_h in scored["forecasters"].items():
             for seconds in prepared.horizons_s:
@@ -132,6 +143,14 @@ class Run(Forecaster):
                     }
                 )
         return Evaluation(pd.DataFrame(rows), split_frame(fc, prepared), scored)
+
+
+def _fitted_on_training_span(run: Run) -> tuple[FittedBaselines, list[str]]:
+    """The run's baselines, fitted on its own training span (the data it was trained on)."""
+    meta = runs.read_json(run.path / runs.META_FILE)
+    train = prepare_data(run.resolved, run.window, runs.experiments_root(), fold=meta.get("fold"))
+    fitted = fit_baselines(run.model, train, run.resolved.experiment.evaluate.max_samples)
+    return fitted, list(train.bars.symbols)
 
 
 def load_run(path: str | Path) -> Run:

@@ -137,6 +137,25 @@ def fit_baselines(
     return FittedBaselines(clim, fits[0], fits[1], one_bar, reference)
 
 
+def baselines_on(
+    fitted: FittedBaselines, fitted_symbols: list[str], prepared: PreparedData
+) -> FittedBaselines:
+    """The baselines fitted on a run's training span, applied to other bars (``prepared``):
+    the same climatology per symbol and EWMA parameters, with the new bars' one-bar returns and
+    reference price (what :func:`baseline_forecasts` indexes by bar)."""
+    data = prepared.bars
+    missing = [s for s in data.symbols if s not in fitted_symbols]
+    if missing:
+        raise ValueError(
+            f"no baseline for {', '.join(missing)}: the run was trained on "
+            f"{', '.join(fitted_symbols)}; evaluate it on those symbols"
+        )
+    clim = fitted.climatology[[fitted_symbols.index(s) for s in data.symbols]]
+    reference = data.column(prepared.reference)
+    one_bar = baselines.one_bar_returns(reference, data.segment_id)
+    return FittedBaselines(clim, fitted.ewma, fitted.ewma_lattice, one_bar, reference)
+
+
 def baseline_forecasts(
     fitted: FittedBaselines, prepared: PreparedData, forecasts: SplitForecasts
 ) -> None:
