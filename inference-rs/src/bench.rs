@@ -152,8 +152,7 @@ impl Subject {
         warm(&mut p, &["SYM".to_string()], bar_ns)?;
         let (w, c) = (p.spec().window, p.spec().n_columns());
         // Same shape as the predictor's window; the cost of these graphs does not depend on values.
-        let window =
-            crate::contract::synthetic::synthetic_bars(&p.spec().bar_columns, w, 1, p.spec().bar_seconds, 1);
+        let window = crate::contract::synthetic::synthetic_bars(&p.spec().bar_columns, w, 1, p.spec().bar_seconds, 1);
         // The Python reference (same model, window and session options) runs in a child process.
         let python = o.python.as_deref().and_then(|py| PythonReference::start(py, model, &window, w, c));
         let mut out = crate::predictor::Prediction::default();
