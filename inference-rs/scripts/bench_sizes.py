@@ -4,11 +4,14 @@ today's graph beside the graph of the commit before the lean graph (issue 18).
 Exports the default experiment's model (prior included) at the three sizes of
 ``ash.bench.graph`` (untrained: latency depends on the architecture, not the weights), and the
 same three models with the code of ``ash.bench.graph.BASELINE_COMMIT`` (the "before" graph,
-re-exported from git history every run), runs ``ash-serve bench`` on all six (Rust ``predict``,
-bare ``Session::run``, Python ONNX Runtime on the same window and session options, batched
-throughput), then prints, per size: node counts before/after ONNX Runtime's optimisation, FLOPs
+re-exported from git history every run), runs ``ash-serve bench`` on all six in the same rounds
+(every model's share of calls in turn, rotating which goes first, for batch-1 latency and for
+batched throughput alike: a burst of load on a shared machine hits "before" and "now" alike, so
+their ratio is as robust as the ratio to Python ONNX Runtime on the same window and session
+options), then prints, per size: node counts before/after ONNX Runtime's optimisation, FLOPs
 per prediction and the latency a single core's measured matmul rate allows (the limit), the
-served p50 beside it, the ratio to the before graph, and fp32 parity against PyTorch.
+served p50 beside it, the ratio to the before graph, batched throughput now/before, and fp32
+parity against PyTorch.
 
     .venv/bin/python inference-rs/scripts/bench_sizes.py [--iters 2000] [--out DIR]
 """
@@ -57,6 +60,26 @@ def rust_p50(table: str) -> dict[str, float]:
     return found
 
 
+def throughput(table: str) -> tuple[list[str], dict[str, list[float]]]:
+    """Batch sizes and predictions/s per model label from ``ash-serve bench``'s second table."""
+    if "batched throughput" not in table:
+        return [], {}
+    lines = [line for line in table.split("batched throughput")[1].splitlines() if line]
+    header = next(line for line in lines if line.startswith("| model"))
+    sizes = [c.strip().split()[0] for c in header.strip("|").split("|")[1:]]
+    rows = {}
+    for line in lines:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("| ") and not line.startswith("| model") and len(cells) > 1:
+            rows[cells[0]] = [float(c) for c in cells[1:]]
+    return sizes, rows
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.1f}/{five:.1f}/{fifteen:.1f}"
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iters", type=int, default=2000)
@@ -76,8 +99,13 @@ def main(argv: list[str]) -> int:
     paths = [p for _, p in models.values()] + [before[n] for n in SIZES]
     cmd = [str(serve_binary()), "bench", *(str(p) for p in paths)]
     cmd += ["--iters", str(args.iters), "--python", sys.executable]
+    load_before = load_average()
     table = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
     print(table)
+    print(
+        f"Load average (1/5/15 min) when `ash-serve bench` started: {load_before}; when it "
+        f"ended: {load_average()} (2 cores).\n"
+    )
     print(
         f"(`<size>-before` rows: the graph of commit {BASELINE_COMMIT[:10]}, before the lean "
         "graph, exported in this run from git history.)\n"
@@ -110,6 +138,16 @@ def main(argv: list[str]) -> int:
             f"| {name} | {counts[0]} | {counts[1]} | {flops / 1e6:.1f} | {limit_us:.1f} | "
             f"{now:.1f} | {now / limit_us:.1f}x | {then:.1f} | {now / then:.2f} | {parity:.1e} |"
         )
+    sizes, rates = throughput(table)
+    if sizes:
+        print("\nBatched throughput now / before (same rounds; > 1: now is faster):\n")
+        print("| size | " + " | ".join(f"{n} symbols" for n in sizes) + " |")
+        print("|---|" + "---:|" * len(sizes))
+        for name, (_, path) in models.items():
+            now_rates = rates.get(_label(path), [])
+            then_rates = rates.get(_label(before[name]), [])
+            ratios = [f"{a / b:.2f}" for a, b in zip(now_rates, then_rates, strict=False) if b]
+            print(f"| {name} | " + " | ".join(ratios) + " |")
     print("\nPyTorch eager, same modules, 1 thread, batch 1 (ash.bench.graph.torch_latency):\n")
     print("| model | torch eager p50 µs | torch eager p99 µs |\n|---|---:|---:|")
     for name, (model, _) in models.items():

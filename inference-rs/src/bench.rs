@@ -51,11 +51,13 @@ pub fn synthetic_ticks(n: usize, bar_ns: i64, seed: u64, start_ns: i64) -> Vec<E
 /// 10:00 New York on 2013-10-07, in UTC ns: ticks start inside a trading day.
 const START_NS: i64 = 1_381_154_400_000_000_000;
 
-/// Calls per interleaved chunk: Rust runs `CHUNK` predict/bare pairs, then Python `CHUNK`
-/// calls, each side after one untimed call (the first call after the other process ran pays
-/// its wake-up and cold caches: with it timed, one call in `CHUNK` would be cold and set the
-/// p99 of whichever column comes first). Short enough that a burst of load on the shared
-/// machine hits both sides.
+/// Calls per interleaved chunk: Rust runs `CHUNK` predict/bare pairs and Python `2·CHUNK`
+/// calls (both sides then run the model equally long between switches: a longer stretch is
+/// more often preempted mid-call and resumed with cold caches), each side after one untimed
+/// call (the first call after the other process ran pays its wake-up and cold caches: with it
+/// timed, one call in `CHUNK` would be cold and set the p99 of whichever column comes first).
+/// Which side goes first alternates chunk by chunk. Short enough that a burst of load on the
+/// shared machine hits both sides.
 const CHUNK: usize = 10;
 
 /// CPU time of the calling thread (µs): excludes the time the thread waited for a core.
@@ -111,55 +113,94 @@ pub struct ModelFigures {
     pub throughput: Vec<(usize, f64)>,
 }
 
-pub fn bench_model(model: &Path, o: &BenchOptions) -> Result<ModelFigures> {
-    let mut p = PricePredictor::new(model, o.config.clone())?;
-    let bar_ns = (p.spec().bar_seconds * 1e9).round() as i64;
+/// One model under benchmark: its predictor, the window all its calls read, its Python
+/// reference and what its rounds measured so far.
+struct Subject {
+    label: String,
+    p: PricePredictor,
+    bar_ns: i64,
+    update_ns: f64,
+    window: Vec<f32>,
+    python: Option<PythonReference>,
+    out: crate::predictor::Prediction,
+    /// Per round: [predict p50, p99, bare p50, p99, predict CPU p99].
+    rounds: Vec<[f64; 5]>,
+    /// Per round: [python p50, p99, CPU p99].
+    python_rounds: Vec<[f64; 3]>,
+    /// Per batch size: every timed `predict_batch` call (s).
+    calls: Vec<Vec<f64>>,
+}
 
-    // update: ns per tick, steady state (the symbol already exists).
-    let ticks = synthetic_ticks(o.ticks, bar_ns, 7, START_NS);
-    let _ = p.update(&Tick { symbol: "UPD", event: ticks[0] });
-    // Median over chunks of 10k ticks: robust to the scheduler noise of a shared machine.
-    let mut per_tick = Vec::new();
-    for chunk in ticks[1..].chunks(10_000) {
-        let start = Instant::now();
-        for e in chunk {
-            let _ = black_box(p.update(black_box(&Tick { symbol: "UPD", event: *e })));
+impl Subject {
+    /// Load `model`, time `update` (ns per tick, steady state), fill the batch-1 symbol's window
+    /// and start the Python reference.
+    fn new(model: &Path, o: &BenchOptions) -> Result<Self> {
+        let mut p = PricePredictor::new(model, o.config.clone())?;
+        let bar_ns = (p.spec().bar_seconds * 1e9).round() as i64;
+        let ticks = synthetic_ticks(o.ticks, bar_ns, 7, START_NS);
+        let _ = p.update(&Tick { symbol: "UPD", event: ticks[0] });
+        // Median over chunks of 10k ticks: robust to the scheduler noise of a shared machine.
+        let mut per_tick = Vec::new();
+        for chunk in ticks[1..].chunks(10_000) {
+            let start = Instant::now();
+            for e in chunk {
+                let _ = black_box(p.update(black_box(&Tick { symbol: "UPD", event: *e })));
+            }
+            per_tick.push(start.elapsed().as_secs_f64() * 1e9 / chunk.len() as f64);
         }
-        per_tick.push(start.elapsed().as_secs_f64() * 1e9 / chunk.len() as f64);
-    }
-    let (update_ns, _) = percentiles(per_tick);
-
-    // predict vs bare Session::run, batch 1, interleaved on the same session and input.
-    let sym = vec!["SYM".to_string()];
-    warm(&mut p, &sym, bar_ns)?;
-    let (w, c) = (p.spec().window, p.spec().n_columns());
-    // Same shape as the predictor's window; the cost of these graphs does not depend on values.
-    let window = crate::contract::synthetic::synthetic_bars(&p.spec().bar_columns, w, 1, p.spec().bar_seconds, 1);
-    // Rounds of interleaved pairs (predict, then bare run), each chunk of CHUNK pairs followed by
-    // CHUNK Python calls; per-round p50/p99, then medians over rounds: a descheduled
-    // millisecond hits one round's tail, not the summary.
-    let rounds = 10usize;
-    let per_round = (o.iters / rounds).max(CHUNK);
-    // [predict p50, p99, bare p50, p99, predict cpu p99]
-    let mut round_stats: Vec<[f64; 5]> = Vec::with_capacity(rounds);
-    // The Python reference (same model, window and session options) runs in a child process.
-    let mut python = o.python.as_deref().and_then(|py| PythonReference::start(py, model, &window, w, c));
-    // [python p50, p99, cpu p99]
-    let mut python_rounds: Vec<[f64; 3]> = Vec::new();
-    let mut out = crate::predictor::Prediction::default();
-    for _ in 0..3 {
-        p.predict_into("SYM", &mut out)?;
-    }
-    let shape = [1i64, w as i64, c as i64];
-    for _ in 0..rounds {
-        let (mut pred, mut pred_cpu, mut bare) =
-            (Vec::with_capacity(per_round), Vec::with_capacity(per_round), Vec::with_capacity(per_round));
-        let (mut py_wall, mut py_cpu) = (Vec::new(), Vec::new());
-        for chunk_start in (0..per_round).step_by(CHUNK) {
-            let n = CHUNK.min(per_round - chunk_start);
+        let (update_ns, _) = percentiles(per_tick);
+        warm(&mut p, &["SYM".to_string()], bar_ns)?;
+        let (w, c) = (p.spec().window, p.spec().n_columns());
+        // Same shape as the predictor's window; the cost of these graphs does not depend on values.
+        let window = crate::contract::synthetic::synthetic_bars(&p.spec().bar_columns, w, 1, p.spec().bar_seconds, 1);
+        // The Python reference (same model, window and session options) runs in a child process.
+        let python = o.python.as_deref().and_then(|py| PythonReference::start(py, model, &window, w, c));
+        let mut out = crate::predictor::Prediction::default();
+        for _ in 0..3 {
             p.predict_into("SYM", &mut out)?;
+        }
+        Ok(Subject {
+            label: model_label(model),
+            p,
+            bar_ns,
+            update_ns,
+            window,
+            python,
+            out,
+            rounds: Vec::new(),
+            python_rounds: Vec::new(),
+            calls: Vec::new(),
+        })
+    }
+
+    /// One round: `calls` interleaved predict/bare pairs, every `CHUNK` of them followed by
+    /// `CHUNK` Python calls; the round's p50/p99 are kept.
+    fn round(&mut self, calls: usize) -> Result<()> {
+        let (w, c) = (self.p.spec().window, self.p.spec().n_columns());
+        let shape = [1i64, w as i64, c as i64];
+        let (mut pred, mut pred_cpu, mut bare) =
+            (Vec::with_capacity(calls), Vec::with_capacity(calls), Vec::with_capacity(calls));
+        let (mut py_wall, mut py_cpu) = (Vec::new(), Vec::new());
+        let Subject { p, out, window, python, .. } = self;
+        let mut python_chunk = |python: &mut Option<PythonReference>, n: usize| {
+            if let Some(reference) = python.as_mut() {
+                match reference.chunk(2 * n) {
+                    Some((wall, cpu)) => {
+                        py_wall.extend(wall);
+                        py_cpu.extend(cpu);
+                    }
+                    None => *python = None,
+                }
+            }
+        };
+        for (k, chunk_start) in (0..calls).step_by(CHUNK).enumerate() {
+            let n = CHUNK.min(calls - chunk_start);
+            if k % 2 == 1 {
+                python_chunk(python, n);
+            }
+            p.predict_into("SYM", out)?; // untimed: see CHUNK
             for _ in 0..n {
-                let (wall, cpu) = timed(|| p.predict_into("SYM", &mut out))?;
+                let (wall, cpu) = timed(|| p.predict_into("SYM", out))?;
                 pred.push(wall);
                 pred_cpu.push(cpu);
                 // The bare run: what `predict` did before bound tensors (a borrowed input
@@ -180,58 +221,89 @@ pub fn bench_model(model: &Path, o: &BenchOptions) -> Result<ModelFigures> {
                 })?;
                 bare.push(wall);
             }
-            if let Some(reference) = python.as_mut() {
-                match reference.chunk(n) {
-                    Some((wall, cpu)) => {
-                        py_wall.extend(wall);
-                        py_cpu.extend(cpu);
-                    }
-                    None => python = None,
-                }
+            if k % 2 == 0 {
+                python_chunk(python, n);
             }
         }
         let (p50, p99) = percentiles(pred);
         let (b50, b99) = percentiles(bare);
-        round_stats.push([p50, p99, b50, b99, percentiles(pred_cpu).1]);
-        if python.is_some() {
+        self.rounds.push([p50, p99, b50, b99, percentiles(pred_cpu).1]);
+        if self.python.is_some() {
             let (y50, y99) = percentiles(py_wall);
-            python_rounds.push([y50, y99, percentiles(py_cpu).1]);
+            self.python_rounds.push([y50, y99, percentiles(py_cpu).1]);
         }
+        Ok(())
     }
-    let median_of = |k: usize| percentiles(round_stats.iter().map(|r| r[k]).collect()).0;
-    let ratio_of = |a: usize, b: usize| percentiles(round_stats.iter().map(|r| r[a] / r[b]).collect()).0;
 
-    // Batched throughput: predict_batch over n ready symbols, one ONNX call each.
-    let mut throughput = Vec::new();
-    for &n in &o.batches {
-        let symbols: Vec<String> = (0..n).map(|k| format!("S{k}")).collect();
-        warm(&mut p, &symbols, bar_ns)?;
-        let reps = (o.iters / n.max(1)).clamp(11, 400);
-        let mut calls = Vec::with_capacity(reps);
-        for _ in 0..reps {
-            let t = Instant::now();
-            black_box(p.predict_batch(&symbols)?);
-            calls.push(t.elapsed().as_secs_f64());
-        }
+    fn figures(self, batches: &[usize], rounds: usize) -> ModelFigures {
+        let stats = &self.rounds;
+        let median_of = |k: usize| percentiles(stats.iter().map(|r| r[k]).collect()).0;
+        let ratio_of = |a: usize, b: usize| percentiles(stats.iter().map(|r| r[a] / r[b]).collect()).0;
+        let python_median = |k: usize| percentiles(self.python_rounds.iter().map(|r| r[k]).collect()).0;
+        let complete = self.python_rounds.len() == rounds;
         // Median call time: robust to the scheduler noise of a shared machine.
-        let (median, _) = percentiles(calls);
-        throughput.push((n, n as f64 / median));
+        let throughput =
+            batches.iter().zip(&self.calls).map(|(&n, calls)| (n, n as f64 / percentiles(calls.clone()).0)).collect();
+        ModelFigures {
+            model: self.label.clone(),
+            update_ns: self.update_ns,
+            predict: (median_of(0), median_of(1)),
+            bare: (median_of(2), median_of(3)),
+            overhead: (ratio_of(0, 2), ratio_of(1, 3)),
+            python: complete.then(|| (python_median(0), python_median(1))),
+            cpu_p99: (median_of(4), complete.then(|| python_median(2))),
+            throughput,
+        }
     }
+}
 
-    let python_median = |k: usize| percentiles(python_rounds.iter().map(|r| r[k]).collect()).0;
-    let complete = python_rounds.len() == rounds;
-    let python_cpu = complete.then(|| python_median(2));
-    let python = complete.then(|| (python_median(0), python_median(1)));
-    Ok(ModelFigures {
-        model: model_label(model),
-        update_ns,
-        predict: (median_of(0), median_of(1)),
-        bare: (median_of(2), median_of(3)),
-        overhead: (ratio_of(0, 2), ratio_of(1, 3)),
-        python,
-        cpu_p99: (median_of(4), python_cpu),
-        throughput,
-    })
+/// Rounds of the batch-1 comparison (and of each throughput batch size): medians over rounds.
+const ROUNDS: usize = 10;
+
+/// Every model in the same rounds: round `r` runs each model's share of calls in turn, starting
+/// at model `r mod n`, so a burst of load on a shared machine hits every model alike and no model
+/// always runs first; the same for each throughput batch size. Ratios between models (today's
+/// graph against an older one) are then as robust as the ratio against the Python reference.
+pub fn bench_models(models: &[&Path], o: &BenchOptions) -> Result<Vec<ModelFigures>> {
+    let mut subjects = Vec::with_capacity(models.len());
+    for model in models {
+        eprintln!("bench: loading {}", model.display());
+        subjects.push(Subject::new(model, o)?);
+    }
+    let n = subjects.len();
+    let per_round = (o.iters / ROUNDS).max(CHUNK);
+    for r in 0..ROUNDS {
+        eprintln!("bench: round {}/{ROUNDS}", r + 1);
+        for j in 0..n {
+            subjects[(r + j) % n].round(per_round)?;
+        }
+    }
+    // Batched throughput: predict_batch over k ready symbols, one ONNX call each.
+    for &k in &o.batches {
+        let symbols: Vec<String> = (0..k).map(|i| format!("S{i}")).collect();
+        for s in subjects.iter_mut() {
+            warm(&mut s.p, &symbols, s.bar_ns)?;
+        }
+        let reps = (o.iters / k.max(1)).clamp(11, 400);
+        let per_round = reps.div_ceil(ROUNDS).max(2);
+        let mut calls = vec![Vec::with_capacity(per_round * ROUNDS); n];
+        for r in 0..ROUNDS {
+            for j in 0..n {
+                let m = (r + j) % n;
+                let p = &mut subjects[m].p;
+                black_box(p.predict_batch(&symbols)?); // untimed: the other models ran
+                for _ in 0..per_round {
+                    let t = Instant::now();
+                    black_box(p.predict_batch(&symbols)?);
+                    calls[m].push(t.elapsed().as_secs_f64());
+                }
+            }
+        }
+        for (s, c) in subjects.iter_mut().zip(calls) {
+            s.calls.push(c);
+        }
+    }
+    Ok(subjects.into_iter().map(|s| s.figures(&o.batches, ROUNDS)).collect())
 }
 
 // Same session options as `runtime::create_session` (1 intra-op and 1 inter-op thread,
@@ -341,8 +413,8 @@ fn model_label(model: &Path) -> String {
 pub fn render(rows: &[ModelFigures], o: &BenchOptions) -> String {
     let mut s = String::new();
     s.push_str(&format!(
-        "ash-serve bench: {} predict/bare pairs in 10 rounds, every {CHUNK} pairs followed by {CHUNK} Python calls on the same window (medians over rounds), {} ticks, {} intra-op thread(s), {:?}\n\n",
-        o.iters, o.ticks, o.config.session.intra_threads, o.config.session.device
+        "ash-serve bench: {} predict/bare pairs in {ROUNDS} rounds, every {CHUNK} pairs beside {} Python calls on the same window (alternately first; medians over rounds), all models in the same rounds, {} ticks, {} intra-op thread(s), {:?}\n\n",
+        o.iters, 2 * CHUNK, o.ticks, o.config.session.intra_threads, o.config.session.device
     ));
     s.push_str("| model | update ns/tick | predict p50 µs | predict p99 µs | bare run p50 µs | bare run p99 µs | predict/bare p50 | predict/bare p99 | python ort p50 µs | python ort p99 µs | rust/python p50 | rust/python p99 | predict CPU p99 µs | python CPU p99 µs |\n");
     s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use args::{BenchArgs, Cli, Command, Emit, EvalArgs, LimitArgs, PredictorArgs, ServeArgs, ValidateArgs};
-use ash_runtime::bench::{bench_model, render, BenchOptions};
+use ash_runtime::bench::{bench_models, render, BenchOptions};
 use ash_runtime::contract::DEFAULT_MEMORY_BUDGET;
 use ash_runtime::model::validate_model_within;
 use ash_runtime::protocol::PredictionDetail;
@@ -155,11 +155,8 @@ fn cmd_bench(args: BenchArgs) -> Result<ExitCode, String> {
         config,
         python: args.python,
     };
-    let mut rows = Vec::new();
-    for model in &args.models {
-        eprintln!("bench: {model}");
-        rows.push(bench_model(model.as_ref(), &options).map_err(|e| format!("{model}: {e}"))?);
-    }
+    let models: Vec<&std::path::Path> = args.models.iter().map(|m| m.as_ref()).collect();
+    let rows = bench_models(&models, &options).map_err(|e| format!("bench: {e}"))?;
     print!("{}", render(&rows, &options));
     Ok(ExitCode::SUCCESS)
 }

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ash.components.backbones import TransformerBackbone
 from ash.components.discretizers import LogReturnDiscretizer
@@ -21,7 +23,13 @@ from ash.export.fixtures import SERVING_METADATA
 from ash.export.parity import check_parity
 from ash.export.validate import validate_model
 from ash.model import AshModel, build_model
-from ash.prior import EwmaGaussianPrior, fit_bucket_bias, prior_summary
+from ash.prior import (
+    EwmaGaussianPrior,
+    _bucket_masses,
+    _half_erfc,
+    fit_bucket_bias,
+    prior_summary,
+)
 from ash.testing import default_context, make_bars
 from ash.train.calibration import fit_residual_calibration
 
@@ -200,3 +208,34 @@ def test_calibrating_a_prior_model_needs_the_priors_log_probabilities() -> None:
         calibrate(model(PriorConfig(kind="ewma_gaussian", lookback_bars=8)), scores, CTX.horizons)
     with pytest.raises(ValueError, match="logits='parts'"):
         calibrate(plain, score_windows(plain, bars, returns, ends, batch_size=8), CTX.horizons)
+
+
+def test_half_erfc_is_as_accurate_as_the_fit_in_float32() -> None:
+    """The Pow/MatMul evaluation of ½·erfc keeps the Chebyshev fit's accuracy (float32)."""
+    z = torch.linspace(-8.0, 8.0, 20001)
+    reference = torch.tensor([0.5 * math.erfc(abs(float(v))) for v in z], dtype=torch.float64)
+    relative = (_half_erfc(z).double() / reference - 1.0).abs()
+    assert float(relative[z.abs() <= 2].max()) < 1e-6
+    assert float(relative.max()) < 1e-5
+    assert float(_half_erfc(torch.tensor([1e4, -1e6])).max()) == 0.0  # open ends: no NaN
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.floats(-6.0, 6.0, width=32), min_size=2, max_size=12, unique=True),
+    st.booleans(),
+)
+def test_bucket_masses_are_tail_differences_on_both_sides_of_zero(
+    inner: list[float], with_zero: bool
+) -> None:
+    """Masses match float64 erfc differences (an edge exactly at 0 included) to float32
+    rounding of ½ (a bucket beside an edge at 0 is ½ − a tail; the prior clamps at 0) and sum
+    to 1 with the open-ended outer buckets."""
+    edges = sorted({*inner, *([0.0] if with_zero else [])})
+    z = torch.tensor([-1e4, *edges, 1e4], dtype=torch.float32)
+    masses = _bucket_masses(z[None]).double()[0]
+    upper = torch.tensor([0.5 * math.erfc(float(v)) for v in z], dtype=torch.float64)
+    expected = upper[:-1] - upper[1:]
+    assert torch.allclose(masses, expected, rtol=1e-5, atol=2.5e-7)
+    assert float(masses.min()) >= -2.5e-7
+    assert abs(float(masses.sum()) - 1.0) < 1e-6

@@ -9,7 +9,9 @@ model. Neither the tracer's constant folding nor ONNX Runtime's removes those ch
 2. replaces ``Gather(Shape(x), k)`` and ``Slice(Shape(x), …)`` of static dimensions by constants;
 3. rewrites ``Reshape(x, Concat(batch, c1, c2, …))`` whose only non-constant piece is one
    dimension as ``Reshape(x, [-1, c1, c2, …])`` (the same shape for any valid input);
-4. folds constants and removes dead nodes with ``onnxscript``'s optimizer.
+4. moves casts across ``Gather``/``Concat`` so that one does the work of many
+   (:mod:`ash.export.casts`);
+5. folds constants and removes dead nodes with ``onnxscript``'s optimizer.
 
 Every rewrite is exact (no arithmetic changes), so parity with PyTorch is untouched; what goes
 away is per-node overhead, which dominates a small model at batch 1.
@@ -21,6 +23,8 @@ import numpy as np
 import onnx
 import onnx_ir as ir
 import onnxscript.optimizer
+
+from ash.export.casts import hoist_casts, sink_casts
 
 MAX_ROUNDS = 4
 
@@ -380,7 +384,7 @@ def simplify(proto: onnx.ModelProto) -> onnx.ModelProto:
         changed = fold_static_dims(graph) + reshape_with_inferred_batch(graph)
         changed += fold_expand_minus_one(graph) + merge_slices(graph)
         changed += fold_constant_of_shape(graph) + cancel_transposes(graph)
-        changed += slice_off_padding(graph)
+        changed += slice_off_padding(graph) + hoist_casts(graph) + sink_casts(graph)
         onnxscript.optimizer.optimize(model)
         proto = ir.serde.serialize_model(model)
         if not changed:
