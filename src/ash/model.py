@@ -286,7 +286,7 @@ def build_model(
     ctx: ModelContext,
     steps: int,
     features: Sequence[tuple[type[FeatureBuilder[Any]], ComponentConfig]],
-    backbone: tuple[type[Backbone[Any]], ComponentConfig],
+    backbone: tuple[type[Backbone[Any]], ComponentConfig] | None,
     discretizer: tuple[type[Discretizer[Any]], ComponentConfig],
     *,
     head_hidden: int | None = None,
@@ -298,21 +298,28 @@ def build_model(
 ) -> AshModel:
     """Assemble an :class:`AshModel` from registry-resolved ``(class, config)`` pairs;
     ``reference`` is the target's price column (the prior's default price); ``family``: a
-    fitted family replaces ``backbone`` (which is then not built)."""
+    fitted family replaces ``backbone`` (which is then not built, and may be None)."""
     if not features:
         raise ValueError("a model needs at least one feature builder")
     builders = [cls(cfg, ctx) for cls, cfg in features]
     n_features = sum(b.n_features for b in builders)
-    backbone_cls, backbone_cfg = backbone
     disc_cls, disc_cfg = discretizer
     fitted = None
     if family is not None and not family[0].gradient:
         fitted = family[0](family[1], len(ctx.horizons), disc_cls(disc_cfg, ctx).n_buckets)
+    elif backbone is None:
+        name = family[0].name if family is not None else "neural"
+        raise ValueError(
+            f"model family {name!r} is trained by gradient descent through model.backbone, "
+            "and the experiment has none: add e.g. `backbone: {kind: transformer}`"
+        )
     return AshModel(
         ctx,
         steps,
         builders,
-        None if fitted is not None else backbone_cls(backbone_cfg, n_features, steps),
+        None
+        if backbone is None or fitted is not None
+        else backbone[0](backbone[1], n_features, steps),
         disc_cls(disc_cfg, ctx),
         head_hidden=head_hidden,
         dropout=dropout,

@@ -115,13 +115,13 @@ def make_model(resolved: ResolvedExperiment, bar_columns: tuple[str, ...]) -> As
     """Assemble the experiment's model for bars with ``bar_columns`` (untrained)."""
     exp = resolved.experiment
     disc = resolved.component("model.discretizer")
-    backbone = resolved.component("model.backbone")
+    backbone = resolved.components.get("model.backbone")  # absent for a fitted family
     family = resolved.component("model.family")
     return build_model(
         model_context(resolved, bar_columns),
         exp.model.steps,
         [(f.component_class(FeatureBuilder), f.config) for f in resolved.features],
-        (backbone.component_class(Backbone), backbone.config),
+        (backbone.component_class(Backbone), backbone.config) if backbone else None,
         (disc.component_class(Discretizer), disc.config),
         head_hidden=exp.model.head.hidden,
         dropout=exp.model.head.dropout,

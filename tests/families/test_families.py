@@ -11,8 +11,10 @@ import torch
 import yaml
 from onnx import numpy_helper
 
+from ash.bars.columns import CORE_COLUMNS
 from ash.components.families import LightGBMFamily, NeuralFamily
 from ash.components.families.lightgbm import class_map
+from ash.config.errors import ConfigError
 from ash.config.resolve import resolve
 from ash.export.exporter import ExportError, export_model
 from ash.export.run import export_run, run_metadata
@@ -22,7 +24,7 @@ from ash.jobs.main_job import replay_test_stretch
 from ash.kinds import BY_NAME
 from ash.onnx_io import cpu_session
 from ash.registry import get_registry
-from ash.runs import load_model
+from ash.runs import load_model, make_model
 from ash.runtime import find_serve_binary
 from ash.testing import ConformanceError, check_component
 from tests.families.conftest import SMALL, tiny
@@ -47,6 +49,18 @@ def test_lightgbm_passes_the_conformance_kit() -> None:
 def test_unknown_family_parameter_is_a_config_error() -> None:
     with pytest.raises(Exception, match=r"model\.family\.leaves"):
         tiny({"kind": "lightgbm", "leaves": 3})
+
+
+def test_a_fitted_family_needs_no_backbone() -> None:
+    resolved = tiny({"kind": "lightgbm", **SMALL.model_dump()}, backbone=None)
+    assert "model.backbone" not in resolved.components
+    model = make_model(resolved, CORE_COLUMNS)
+    assert model.backbone is None and isinstance(model.family, LightGBMFamily)
+
+
+def test_the_neural_family_without_a_backbone_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"model\.backbone is missing: the neural family"):
+        tiny(backbone=None)
 
 
 def test_class_map_is_contiguous_and_covers_every_bucket() -> None:

@@ -13,6 +13,7 @@ from ash.bars.spec import BarSpec
 from ash.data.splits import SplitConfig as DataSplitConfig
 
 DEFAULT_HORIZONS: tuple[float, ...] = (1, 5, 10, 30, 60, 120, 300, 600)
+NEURAL_FAMILY = "neural"  # the default family: model.backbone + heads, gradient descent
 
 
 class StrictModel(BaseModel):
@@ -94,10 +95,14 @@ class PriorConfig(StrictModel):
 class ModelConfig(StrictModel):
     steps: int = Field(64, ge=1, description="Sequence steps the backbone sees.")
     features: list[ComponentSpec] = Field(min_length=1, description="Feature builders.")
-    backbone: ComponentSpec
+    backbone: ComponentSpec | None = Field(
+        None,
+        description="Sequence model of the neural family (required by it); a fitted family "
+        "such as lightgbm has none and ignores one given.",
+    )
     discretizer: ComponentSpec
     family: ComponentSpec = Field(
-        default_factory=lambda: ComponentSpec(kind="neural"),
+        default_factory=lambda: ComponentSpec(kind=NEURAL_FAMILY),
         description="Model family turning features into bucket logits (docs/families.md): "
         "neural (backbone + heads, gradient descent) or a fitted family such as lightgbm.",
     )
@@ -105,6 +110,16 @@ class ModelConfig(StrictModel):
     prior: PriorConfig = Field(
         default_factory=PriorConfig, description="Parametric forecast the heads correct."
     )
+
+    @model_validator(mode="after")
+    def _neural_needs_backbone(self) -> ModelConfig:
+        if self.backbone is None and self.family.kind == NEURAL_FAMILY:
+            raise ValueError(
+                "model.backbone is missing: the neural family (model.family.kind: neural, the "
+                "default) needs a sequence model, e.g. `backbone: {kind: transformer}`; or "
+                "choose a fitted family that has none, e.g. `family: {kind: lightgbm}`"
+            )
+        return self
 
 
 class TrainConfig(StrictModel):
