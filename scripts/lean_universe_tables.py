@@ -86,7 +86,7 @@ def comparison(
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("pooled")
-    parser.add_argument("--single", nargs="*", default=[], help="SYMBOL=RUN")
+    parser.add_argument("--single", action="extend", nargs="+", default=[], help="SYMBOL=RUN")
     parser.add_argument("--ctx-without")
     parser.add_argument("--ctx-with")
     args = parser.parse_args()
