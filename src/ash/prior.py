@@ -226,12 +226,14 @@ _ERFC_COEFFS = np.asarray([_ERFC_POLY[-1] + math.log(0.5), *_ERFC_POLY[-2::-1]])
 
 
 def _half_erfc(z: torch.Tensor) -> torch.Tensor:
-    """``½·erfc(|z|)`` from ten elementwise ops, as accurate in float32 as a Horner chain
-    (relative error < 6e-7 for ``|z| <= 2``, < 6e-6 for ``|z| <= 8``): every power of ``t`` at
-    once, one ``Pow`` against a constant exponent vector (``t`` in (0, 1], so no power
-    overflows) and one ``MatMul`` with the coefficients, instead of a Horner chain of 18 nodes.
-    (``a²`` stays a product of ``a``: written as powers ``4/t² − 8/t + 4`` of the rounded
-    ``t`` it would cost a few times that accuracy.)
+    """``½·erfc(|z|)`` for finite ``z``, as accurate in float32 as a Horner chain (relative
+    error < 1e-6 for ``|z| <= 2``, < 1e-5 for ``|z| <= 8``), in 13 nodes instead of 25: every
+    power ``t^k = exp(k·log t)`` at once (``t`` in (0, 1]: no power overflows), powers on the
+    outer axis so each elementwise op runs over a long innermost axis, and one ``MatMul`` with
+    the coefficients. Measured in ONNX Runtime at batch 1 it costs what the Horner chain did;
+    ``Pow`` (a scalar ``pow`` per element) or a ``MatMul`` against a coefficient vector over a
+    last axis of 10 cost 5–10× that. (``a²`` stays a product of ``a``: as powers
+    ``4/t² − 8/t + 4`` of the rounded ``t`` it would cost a few times that accuracy.)
 
     Why not ``erf``: a tail bucket's mass is a difference of two erf values within a few float32
     ulps of ±1, and torch's and ONNX Runtime's ``Erf`` kernels disagree in that last ulp; a
@@ -240,9 +242,12 @@ def _half_erfc(z: torch.Tensor) -> torch.Tensor:
     a = torch.abs(z)
     two = torch.as_tensor(2.0, dtype=z.dtype, device=z.device)  # a tensor: one Div, not 1/x·2
     t = two / (2.0 + a)
-    powers = torch.as_tensor(_ERFC_POWERS, dtype=z.dtype, device=z.device)
+    rest = [int(d) for d in t.shape[1:]]  # constants at export: only the batch stays dynamic
+    exponents = torch.as_tensor(_ERFC_POWERS, dtype=z.dtype, device=z.device)
+    powers = torch.exp(torch.log(t) * exponents.reshape(-1, *[1] * t.dim()))  # [10, *t.shape]
     coeffs = torch.as_tensor(_ERFC_COEFFS, dtype=z.dtype, device=z.device)
-    return t * torch.exp(torch.pow(t.unsqueeze(-1), powers) @ coeffs - a * a)
+    poly = (coeffs[None] @ powers.reshape(len(_ERFC_POWERS), -1)).reshape(-1, *rest)
+    return t * torch.exp(poly - a * a)
 
 
 def _bucket_masses(z: torch.Tensor) -> torch.Tensor:

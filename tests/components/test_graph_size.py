@@ -53,11 +53,12 @@ DISCRETIZER_BUDGETS: dict[type[Discretizer], int] = {
 # Before the lean graph: 777 after ONNX Runtime's optimisation; issue 18's target is a quarter
 # (194). The lean graph reached 191; the prior's tail-exact bucket masses (½·erfc from
 # elementwise ops, needed for the 1e-5 export parity of trained models, see ash.prior) took it
-# to 229. Then: ½·erfc as one Pow and one MatMul instead of a Horner chain and bucket masses as
-# two constant-matrix MatMuls instead of Slice/Where chains (−24), one Cast for all builders'
-# columns and one for their joined outputs (ash.export.casts, −6), VWAP deviation masked by
-# finite() (−2), and the transformer's [CLS] slot and q/k/v heads without shape plumbing (−9).
-DEFAULT_MODEL_BUDGET = 188
+# to 229. Then: ½·erfc's powers at once (exp(k·log t), one MatMul with the coefficients) instead
+# of a Horner chain and bucket masses as two constant-matrix MatMuls instead of Slice/Where
+# chains (−21), one Cast for all builders' columns and one for their joined outputs
+# (ash.export.casts, −6), VWAP deviation masked by finite() (−2), and the transformer's [CLS]
+# slot and q/k/v heads without shape plumbing (−9).
+DEFAULT_MODEL_BUDGET = 191
 
 
 def test_every_builtin_has_a_budget() -> None:
