@@ -90,6 +90,13 @@ class PriorConfig(StrictModel):
         None, description="Price column (default: the target reference, bars.reference)."
     )
     lattice: bool = Field(True, description="Snap bucket edges to the fitted price lattice.")
+    point_mass: Literal["none", "constant", "zero_fraction"] = Field(
+        "none",
+        description="Mix a point mass at the zero-return bucket into the Gaussian (1 s mid "
+        "returns are mostly exactly zero): constant: a fitted weight per horizon; "
+        "zero_fraction: f^a_h, f the EWMA fraction of zero 1-bar moves in the window, a_h "
+        "fitted per horizon (see ash.prior).",
+    )
 
 
 class ModelConfig(StrictModel):
@@ -130,6 +137,13 @@ class TrainConfig(StrictModel):
     warmup_fraction: float = Field(0.05, ge=0, lt=1, description="Linear warm-up share of steps.")
     grad_clip: float = Field(1.0, gt=0)
     patience: int = Field(3, ge=1, description="Early stopping: epochs without improvement.")
+    early_stopping: Literal["mean", "per_horizon"] = Field(
+        "mean",
+        description="mean: stop on the mean validation NLL over horizons and keep the best "
+        "epoch; per_horizon: freeze each horizon's head (drop its loss, restore its best rows) "
+        "once its own validation NLL has not improved for `patience` epochs, stop when all "
+        "are frozen (see ash.train.horizon_stopping).",
+    )
     device: Literal["auto", "cpu", "cuda"] = "auto"
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
         "auto", description="auto: bf16 autocast on a GPU that supports it, fp32 on CPU."

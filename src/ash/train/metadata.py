@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from ash import runs
+from ash.config.resolve import ResolvedExperiment
+from ash.feature_cache import CachedFeatures, WindowSource, not_cacheable
 from ash.model import AshModel
 from ash.pipeline import PreparedData, notes
+from ash.train.run_info import device_name
 
 
 def _iso(ts_ns: Any) -> str:
@@ -58,3 +63,44 @@ def run_metadata(
         "torch": torch.__version__,
         "build_stats": p.bars.stats,
     }
+
+
+def write_run_metadata(
+    run_dir: Path,
+    resolved: ResolvedExperiment,
+    prepared: PreparedData,
+    model: AshModel,
+    source: WindowSource,
+    *,
+    val_samples: int,
+    fold: int | None,
+    device: torch.device,
+    amp_dtype: torch.dtype | None,
+    world_size: int,
+) -> None:
+    """Write the run's ``config.yaml`` and ``meta.json`` (main process, before training)."""
+    meta = run_metadata(
+        prepared,
+        model,
+        experiment=resolved.experiment.name,
+        val_samples_in_training=val_samples,
+        fold=fold,
+        device=str(device),
+        precision=str(amp_dtype or "fp32"),
+        world_size=world_size,
+    )
+    cached = isinstance(source, CachedFeatures)
+    meta.update(
+        device_name=device_name(device),
+        grad_scaler=amp_dtype == torch.float16,
+        feature_cache=cached,
+        feature_cache_off_reason=None
+        if cached
+        else (
+            "train.feature_cache is false"
+            if not resolved.experiment.train.feature_cache
+            else not_cacheable(model)
+        ),
+    )
+    runs.write_config(run_dir, resolved)
+    runs.write_json(run_dir / runs.META_FILE, meta)

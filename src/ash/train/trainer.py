@@ -22,27 +22,29 @@ import torch
 from torch import nn
 
 from ash import progress, runs
-from ash.checkpoint import CheckpointError, load_checkpoint, load_weights, save_checkpoint
+from ash.checkpoint import load_checkpoint, load_weights, save_checkpoint
 from ash.components.discretizers.base import bucketize
 from ash.config.resolve import ResolvedExperiment
-from ash.data.windows import gather_windows, subsample
-from ash.feature_cache import CachedFeatures, WindowSource, not_cacheable, window_source
-from ash.interfaces import Family, Loss
+from ash.data.windows import subsample
+from ash.feature_cache import window_source
+from ash.interfaces import Family
 from ash.model import AshModel
-from ash.pipeline import PreparedData, load_bar_data, prepare_data
-from ash.scoring import nll_metrics, nll_sums, score_windows
+from ash.pipeline import load_bar_data, prepare_data
+from ash.scoring import Logits, Scores, nll_metrics, nll_sums, score_windows
 from ash.train import distributed as ddp
 from ash.train.calibration import calibrate
 from ash.train.device import select_device, select_precision
 from ash.train.family_fit import fit_family
 from ash.train.history import write_history
+from ash.train.horizon_stopping import HorizonStopping
 from ash.train.loggers import Loggers, make_loggers
-from ash.train.metadata import run_metadata
-from ash.train.run_info import device_name, record_throughput
+from ash.train.metadata import write_run_metadata
+from ash.train.preparation import LogitsAndEdges, fit_data_dependent, make_loss, run_dir_for
+from ash.train.resume_state import LoopState, Optimization, restore_training_state, training_state
+from ash.train.run_info import record_throughput
 from ash.train.schedule import warmup_cosine
-from ash.train.seeding import capture_rng, epoch_generator, restore_rng, seed_everything
+from ash.train.seeding import epoch_generator, seed_everything
 
-NORMALIZATION_WINDOWS = 4096  # training windows pooled to fit feature normalization
 EVAL_BATCH_MULTIPLE = 4
 
 
@@ -54,38 +56,10 @@ class TrainResult:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-class _LogitsAndEdges(nn.Module):
-    """DDP only syncs gradients through ``forward``; route ``logits`` + ``edges`` through it."""
-
-    def __init__(self, model: AshModel, source: WindowSource) -> None:
-        super().__init__()
-        self.model = model
-        self.source = source
-
-    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logits = self.model.combine(*self.source.logit_parts(self.model, *inputs))
-        return logits, self.source.edges(self.model, *inputs)
-
-
-def make_loss(resolved: ResolvedExperiment, n_horizons: int, n_buckets: int) -> Loss[Any]:
-    spec = resolved.component("loss")
-    return spec.component_class(Loss)(spec.config, n_horizons, n_buckets)
-
-
-def fit_data_dependent(model: AshModel, prepared: PreparedData, seed: int) -> None:
-    """Discretizer edges and feature normalization from the training split only."""
-    train = prepared.samples.train
-    model.discretizer.fit(prepared.returns_bps[train])
-    rng = np.random.default_rng(seed)
-    pick = np.sort(rng.choice(len(train), min(len(train), NORMALIZATION_WINDOWS), replace=False))
-    windows = gather_windows(prepared.bars.values.astype(np.float32), train[pick], model.window)
-    model.fit_normalization(windows, returns_bps=prepared.returns_bps[train[pick]])
-
-
 class Trainer:
     """One training run; :func:`run_training` is the public entry point."""
 
-    history: list[dict[str, Any]]
+    loop: LoopState
 
     def __init__(
         self,
@@ -100,8 +74,8 @@ class Trainer:
         self.cfg = self.exp.train
         self.progress = progress
         self.fold = fold
-        self.made_run_dir = False  # a folder of our own, removed if training never starts
         self.loggers = Loggers()  # train.loggers, started by setup() on the main process
+        self.horizon_stopping: HorizonStopping | None = None  # per_horizon, set by setup()
         if self.cfg.threads:
             torch.set_num_threads(self.cfg.threads)
         self.ctx = ddp.setup(select_device(self.cfg.device))
@@ -111,33 +85,10 @@ class Trainer:
         if self.device.type == "cuda":
             torch.backends.cudnn.deterministic = True
             torch.backends.cudnn.benchmark = False
-        self.run_dir = self._run_dir(run_dir, resume)
+        self.run_dir, self.made_run_dir = run_dir_for(self.exp.name, run_dir, resume, self.ctx)
         self.resume = resume
 
     # ---------------------------------------------------------------- set-up
-
-    def _run_dir(self, run_dir: Path | None, resume: bool) -> Path:
-        if resume:
-            if run_dir is None:
-                raise ValueError("resume=True needs the run_dir of the interrupted run")
-            if not (Path(run_dir) / runs.CHECKPOINTS / runs.LAST).is_file():
-                raise CheckpointError(
-                    f"cannot resume: {Path(run_dir) / runs.CHECKPOINTS / runs.LAST} does not "
-                    "exist (the run never reached its first checkpoint; start it again)"
-                )
-            return Path(run_dir)
-        if self.ctx.is_main:
-            if run_dir is None:
-                made = runs.new_run_dir(self.exp.name)
-                self.made_run_dir = True
-            else:
-                made = Path(run_dir)
-                (made / runs.CHECKPOINTS).mkdir(parents=True, exist_ok=True)
-                (made / runs.PLOTS).mkdir(parents=True, exist_ok=True)
-            name = str(made)
-        else:
-            name = ""
-        return Path(str(ddp.broadcast_object(self.ctx, name)))
 
     @property
     def shows_progress(self) -> bool:
@@ -172,95 +123,39 @@ class Trainer:
         self.steps_per_epoch = math.ceil(self.n_epoch / self.cfg.batch_size)
         self.total_steps = self.steps_per_epoch * self.cfg.epochs
 
-    def _write_metadata(self) -> None:
-        meta = run_metadata(
-            self.prepared,
-            self.model,
-            experiment=self.exp.name,
-            val_samples_in_training=len(self.val_ends),
-            fold=self.fold,
-            device=str(self.device),
-            precision=str(self.amp_dtype or "fp32"),
-            world_size=self.ctx.world,
-        )
-        cached = isinstance(self.source, CachedFeatures)
-        meta.update(
-            device_name=device_name(self.device),
-            grad_scaler=self.amp_dtype == torch.float16,
-            feature_cache=cached,
-            feature_cache_off_reason=None
-            if cached
-            else (
-                "train.feature_cache is false"
-                if not self.cfg.feature_cache
-                else not_cacheable(self.model)
-            ),
-        )
-        runs.write_config(self.run_dir, self.resolved)
-        runs.write_json(self.run_dir / runs.META_FILE, meta)
-
     # ---------------------------------------------------------------- state
 
-    def _state(self, epoch: int, batch: int, extra: dict[str, Any]) -> dict[str, Any]:
-        state: dict[str, Any] = {
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "rng": capture_rng(),
-            "epoch": epoch,
-            "batch_in_epoch": batch,
-            "step": self.step,
-            "best_nll": self.best_nll,
-            "best_epoch": self.best_epoch,
-            "bad_epochs": self.bad_epochs,
-            "history": self.history,
-            "epoch_loss_sum": self.epoch_loss_sum,
-            "epoch_loss_count": self.epoch_loss_count,
-            "stopped": self.stopped,
-            "data_fingerprint": self.prepared.fingerprint,
-            "world_size": self.ctx.world,
-        }
-        if self.scaler is not None:
-            state["scaler"] = self.scaler.state_dict()
-        state.update(extra)
-        return state
+    def _optimization(self) -> Optimization:
+        return Optimization(self.optimizer, self.scheduler, self.scaler, self.horizon_stopping)
+
+    def _write_metadata(self) -> None:
+        write_run_metadata(
+            self.run_dir,
+            self.resolved,
+            self.prepared,
+            self.model,
+            self.source,
+            val_samples=len(self.val_ends),
+            fold=self.fold,
+            device=self.device,
+            amp_dtype=self.amp_dtype,
+            world_size=self.ctx.world,
+        )
 
     def _save_last(self, epoch: int, batch: int) -> None:
         if self.ctx.is_main:
             save_checkpoint(
-                self._state(epoch, batch, {}), self.run_dir / runs.CHECKPOINTS / runs.LAST
+                training_state(
+                    self.model,
+                    self._optimization(),
+                    self.loop,
+                    (epoch, batch),
+                    fingerprint=self.prepared.fingerprint,
+                    world_size=self.ctx.world,
+                ),
+                self.run_dir / runs.CHECKPOINTS / runs.LAST,
             )
         ddp.barrier(self.ctx)
-
-    def _restore(self) -> tuple[int, int]:
-        path = self.run_dir / runs.CHECKPOINTS / runs.LAST
-        state = load_checkpoint(path)
-        if state.get("data_fingerprint") != self.prepared.fingerprint:
-            raise CheckpointError(
-                f"checkpoint {path} was trained on data {state.get('data_fingerprint')}, but the "
-                f"experiment now builds data {self.prepared.fingerprint}; resume with the run's "
-                "own config.yaml"
-            )
-        if state.get("world_size") != self.ctx.world:
-            raise CheckpointError(
-                f"checkpoint {path} was written by {state.get('world_size')} processes; resume "
-                f"with the same number (now {self.ctx.world}) so the data order matches"
-            )
-        load_weights(self.model, state.get("model"), path)
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        if self.scaler is not None and "scaler" in state:
-            self.scaler.load_state_dict(state["scaler"])
-        restore_rng(state["rng"])
-        self.step = int(state["step"])
-        self.best_nll = float(state["best_nll"])
-        self.best_epoch = int(state["best_epoch"])
-        self.bad_epochs = int(state["bad_epochs"])
-        self.history = list(state["history"])
-        self.epoch_loss_sum = float(state["epoch_loss_sum"])
-        self.epoch_loss_count = int(state["epoch_loss_count"])
-        self.stopped = bool(state["stopped"])
-        return int(state["epoch"]), int(state["batch_in_epoch"])
 
     # ---------------------------------------------------------------- loop
 
@@ -278,6 +173,8 @@ class Trainer:
             logits, edges = net(*inputs)
         targets = bucketize(self.returns[local], edges.float())
         mask = targets >= 0
+        if self.horizon_stopping is not None:  # a frozen horizon's loss no longer counts
+            mask = mask & self.horizon_stopping.loss_mask(mask.device)
         loss = self.loss_fn(logits.float(), targets.clamp(min=0), edges.float(), mask)
         # DDP averages gradients over ranks: weight each rank by its share of the global batch.
         scale = self.ctx.world * len(local) / len(global_idx)
@@ -293,8 +190,10 @@ class Trainer:
             self.scaler.update()
         else:
             self.optimizer.step()
+        if self.horizon_stopping is not None:
+            self.horizon_stopping.pin()
         self.scheduler.step()
-        self.step += 1
+        self.loop.step += 1
         weighted: torch.Tensor = loss.detach().double() * len(local)
         return weighted.reshape(1)
 
@@ -325,19 +224,25 @@ class Trainer:
         )
         self.scheduler = warmup_cosine(self.optimizer, self.total_steps, self.cfg.warmup_fraction)
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None  # type: ignore[attr-defined]
-        self.step, self.best_nll, self.best_epoch, self.bad_epochs = 0, math.inf, -1, 0
-        self.history = []
-        self.epoch_loss_sum, self.epoch_loss_count, self.stopped = 0.0, 0, False
+        self.loop = LoopState()
         self.start_epoch, self.start_batch = 0, 0
+        if self.cfg.early_stopping == "per_horizon":
+            self.horizon_stopping = HorizonStopping(self.model, self.horizons, self.cfg.patience)
         if self.resume:
-            self.start_epoch, self.start_batch = self._restore()
+            self.loop, self.start_epoch, self.start_batch = restore_training_state(
+                self.run_dir / runs.CHECKPOINTS / runs.LAST,
+                self.model,
+                self._optimization(),
+                fingerprint=self.prepared.fingerprint,
+                world_size=self.ctx.world,
+            )
         elif self.ctx.is_main:
             self._write_metadata()
         if self.ctx.is_main:
             self.loggers = make_loggers(
                 self.cfg.loggers, self.run_dir, self.exp.name, self.resolved.to_dict()
             )
-        net: nn.Module = _LogitsAndEdges(self.model, self.source)
+        net: nn.Module = LogitsAndEdges(self.model, self.source)
         if self.ctx.enabled:
             net = nn.parallel.DistributedDataParallel(
                 net, device_ids=[self.device.index] if self.device.type == "cuda" else None
@@ -350,7 +255,7 @@ class Trainer:
         net = self.setup()
         train_ends = torch.as_tensor(self.prepared.samples.train, device=self.device)
         epoch, start_batch = self.start_epoch, self.start_batch
-        while epoch < self.cfg.epochs and not self.stopped:
+        while epoch < self.cfg.epochs and not self.loop.stopped:
             title = f"epoch {epoch + 1}/{self.cfg.epochs}"
             with progress.step(
                 title, total=self.steps_per_epoch, done=start_batch, show=self.shows_progress
@@ -380,7 +285,7 @@ class Trainer:
         row = fit_family(self.model, self.source, self.returns, train_ends, self.val_ends, batch)
         val = self._validation_nll(batch)
         row.update({f"val_{k}": v for k, v in val.items()})
-        self.history, self.best_epoch = [row], 1
+        self.loop = LoopState(history=[row], best_epoch=1)
         if on_epoch is not None:  # one "epoch": tuning's pruner sees the fitted family's NLL
             on_epoch(0, val)
         if self.ctx.is_main:
@@ -403,7 +308,7 @@ class Trainer:
         order = order[: self.n_epoch].to(self.device)
         bs = self.cfg.batch_size
         if start_batch == 0:
-            self.epoch_loss_sum, self.epoch_loss_count = 0.0, 0
+            self.loop.epoch_loss_sum, self.loop.epoch_loss_count = 0.0, 0
         started, n_samples = time.perf_counter(), 0
         for batch in range(start_batch, self.steps_per_epoch):
             self.model.train()
@@ -412,41 +317,40 @@ class Trainer:
                 continue  # a tail batch too small to give every rank a sample
             loss = self._train_step(net, global_idx)
             n_samples += len(global_idx)
-            self.epoch_loss_sum += loss
-            self.epoch_loss_count += 1
+            self.loop.epoch_loss_sum += loss
+            self.loop.epoch_loss_count += 1
             bar.advance(detail=f"loss {loss:.4f}  lr {self.scheduler.get_last_lr()[0]:.2e}")
-            if self.step % self.cfg.checkpoint_every_steps == 0:
+            if self.loop.step % self.cfg.checkpoint_every_steps == 0:
                 self._save_last(epoch, batch + 1)
         bar.detail("validation")
         seconds = time.perf_counter() - started  # the float() of each step's loss synchronizes
         val = self._validation_nll(bs * EVAL_BATCH_MULTIPLE)
         row: dict[str, Any] = {
             "epoch": epoch + 1,
-            "step": self.step,
+            "step": self.loop.step,
             "lr": float(self.scheduler.get_last_lr()[0]),
-            "train_loss": self.epoch_loss_sum / max(1, self.epoch_loss_count),
+            "train_loss": self.loop.epoch_loss_sum / max(1, self.loop.epoch_loss_count),
             "samples_per_s": n_samples / seconds if n_samples else float("nan"),
             **{f"val_{k}": v for k, v in val.items()},
         }
-        self.history.append(row)
-        improved = val["nll"] < self.best_nll
-        if improved:
-            self.best_nll, self.best_epoch, self.bad_epochs = val["nll"], epoch + 1, 0
-            if self.ctx.is_main:  # best before last: a resume re-derives the same best
-                save_checkpoint(
-                    {"model": self.model.state_dict(), "epoch": epoch + 1, "val": val},
-                    self.run_dir / runs.CHECKPOINTS / runs.BEST,
-                )
-        else:
-            self.bad_epochs += 1
-        self.stopped = self.bad_epochs >= self.cfg.patience
-        bar.summary = f"train {row['train_loss']:.4f}  val nll {val['nll']:.4f}" + (
-            "  * best" if improved else ""
-        )
+        self.loop.history.append(row)
+        stopping = self.horizon_stopping
+        improved, note = self.loop.record_epoch(epoch + 1, val, row, self.cfg.patience, stopping)
+        if improved and self.ctx.is_main:  # best before last: a resume re-derives the same best
+            state = (
+                self.model.state_dict()
+                if stopping is None
+                else stopping.composite_state(self.model)
+            )
+            save_checkpoint(
+                {"model": state, "epoch": epoch + 1, "val": val},
+                self.run_dir / runs.CHECKPOINTS / runs.BEST,
+            )
+        bar.summary = f"train {row['train_loss']:.4f}  val nll {val['nll']:.4f}{note}"
         self._save_last(epoch + 1, 0)
         if self.ctx.is_main:
-            write_history(self.run_dir, self.history)
-            record_throughput(self.run_dir, self.history)
+            write_history(self.run_dir, self.loop.history)
+            record_throughput(self.run_dir, self.loop.history)
             self.loggers.log_epoch(epoch + 1, row)
         if on_epoch is not None:
             on_epoch(epoch, val)
@@ -454,43 +358,42 @@ class Trainer:
     def _validation_nll(self, batch_size: int) -> dict[str, float]:
         """Validation NLL with every rank scoring a slice; sums are all-reduced in float64."""
         ctx = self.ctx
-        mine = self.val_ends[ctx.rank :: ctx.world] if ctx.enabled else self.val_ends
-        scores = score_windows(
-            self.model,
-            self.bars,
-            self.returns,
-            mine,
-            batch_size=batch_size,
-            autocast=self.autocast,
-            source=self.source,
+        scores = self._scores(
+            self.val_ends[ctx.rank :: ctx.world] if ctx.enabled else self.val_ends, batch_size
         )
         assert scores.logits is not None
         sums = nll_sums(scores.logits, scores.targets, scores.mask)
         sums = ddp.all_reduce_sum(ctx, sums.to(self.bars.device)).cpu()
         return nll_metrics(sums, self.horizons)
 
+    def _scores(self, ends: np.ndarray, batch_size: int, logits: Logits = "calibrated") -> Scores:
+        return score_windows(
+            self.model,
+            self.bars,
+            self.returns,
+            ends,
+            batch_size=batch_size,
+            autocast=self.autocast,
+            logits=logits,
+            source=self.source,
+        )
+
     def _finish(self) -> TrainResult:
         best_path = self.run_dir / runs.CHECKPOINTS / runs.BEST
         best = load_checkpoint(best_path, self.device)
         load_weights(self.model, best.get("model"), best_path)
         with progress.step("calibration", show=self.shows_progress) as shown:
-            scores = score_windows(
-                self.model,
-                self.bars,
-                self.returns,
-                self.val_ends,
-                batch_size=self.cfg.batch_size * EVAL_BATCH_MULTIPLE,
-                autocast=self.autocast,
-                logits="parts",
-                source=self.source,
-            )
+            batch = self.cfg.batch_size * EVAL_BATCH_MULTIPLE
+            scores = self._scores(self.val_ends, batch, logits="parts")
             val_metrics = calibrate(self.model, scores, self.horizons)
+            temperatures = self.model.temperature.tolist()
             shown.summary = "temperature per horizon " + ", ".join(
-                f"{s:g} s {t:.3f}"
-                for s, t in zip(self.horizons, self.model.temperature.tolist(), strict=True)
+                f"{s:g} s {t:.3f}" for s, t in zip(self.horizons, temperatures, strict=True)
             )
-        val_metrics["best_epoch"] = float(self.best_epoch)
-        for seconds, t in zip(self.horizons, self.model.temperature.tolist(), strict=True):
+        val_metrics["best_epoch"] = float(self.loop.best_epoch)
+        if self.horizon_stopping is not None:
+            val_metrics.update(self.horizon_stopping.summary())
+        for seconds, t in zip(self.horizons, temperatures, strict=True):
             val_metrics[f"temperature_h{seconds:g}"] = float(t)
         self.model.cpu().eval()
         if self.ctx.is_main:
@@ -499,10 +402,10 @@ class Trainer:
                 self.run_dir / runs.CHECKPOINTS / runs.FINAL,
             )
             runs.write_json(self.run_dir / runs.METRICS_FILE, {"val": val_metrics})
-            write_history(self.run_dir, self.history)
+            write_history(self.run_dir, self.loop.history)
             self.loggers.log_final(val_metrics)
         ddp.barrier(self.ctx)
-        return TrainResult(self.run_dir, self.model, val_metrics, list(self.history))
+        return TrainResult(self.run_dir, self.model, val_metrics, list(self.loop.history))
 
 
 def run_training(
