@@ -110,11 +110,11 @@ class EwmaGaussianPrior(Prior):
         self.register_buffer("tick", torch.tensor(0.0))  # lattice step in price units; 0: none
         self.log_scale = nn.Parameter(torch.zeros(len(sqrt_h)))
         self.point_mass = config.point_mass
-        self.register_buffer("init_zero", torch.tensor(0.0))  # training share of zero moves
         # Per horizon: the point mass's weight logit (constant) or log a_h (zero_fraction).
-        self.point_param = (
-            nn.Parameter(torch.zeros(len(sqrt_h))) if self.point_mass != "none" else None
-        )
+        self.point_param: nn.Parameter | None = None
+        if self.point_mass != "none":  # (models saved without a point mass load unchanged)
+            self.point_param = nn.Parameter(torch.zeros(len(sqrt_h)))
+            self.register_buffer("init_zero", torch.tensor(0.0))  # training share of zero moves
 
     @torch.no_grad()
     def fit(
@@ -132,9 +132,9 @@ class EwmaGaussianPrior(Prior):
         self.init_var.fill_(var if math.isfinite(var) and var > 0 else 1.0)
         moves = torch.diff(price, dim=1).abs().flatten().cpu().numpy()
         self.tick.fill_(lattice_tick(moves) if self.lattice else 0.0)
-        self.init_zero.fill_(float((r == 0).double().mean()) if r.numel() else 0.0)
         self.log_scale.zero_()
         if self.point_param is not None:
+            self.init_zero.fill_(float((r == 0).double().mean()) if r.numel() else 0.0)
             self.point_param.fill_(float(self._point_grid()[0]))
         if returns_bps is not None and edges is not None:
             log_scale, point = self._best_log_scales(windows, returns_bps, edges)
