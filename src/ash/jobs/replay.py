@@ -369,10 +369,18 @@ def replay_run(
 
 
 def run_session(run_dir: Path) -> str | None:
-    """The trading window a run's bars were built with (its config's ``bars.session``)."""
+    """The trading window a run's bars were built with (its config's ``bars.session``); for an
+    ensemble folder (no config, an ensemble.json), its members' window when they all agree."""
     config = run_dir / "config.yaml"
     if not config.is_file():
-        return None
+        from ash.ensemble.build import ENSEMBLE_FILE  # only for an ensemble folder (loads torch)
+
+        ensemble = run_dir / ENSEMBLE_FILE
+        if not ensemble.is_file():
+            return None
+        members = json.loads(ensemble.read_text())["members"]
+        sessions = {run_session(Path(member)) for member in members}
+        return sessions.pop() if len(sessions) == 1 else None
     raw = yaml.safe_load(config.read_text()) or {}
     session = (raw.get("bars") or {}).get("session")
     return str(session) if session else None
