@@ -52,13 +52,13 @@ pub fn synthetic_ticks(n: usize, bar_ns: i64, seed: u64, start_ns: i64) -> Vec<E
 const START_NS: i64 = 1_381_154_400_000_000_000;
 
 /// Calls per interleaved chunk: Rust runs `CHUNK` predict/bare pairs and Python `2·CHUNK`
-/// calls (both sides then run the model equally long between switches: a longer stretch is
-/// more often preempted mid-call and resumed with cold caches), each side after one untimed
-/// call (the first call after the other process ran pays its wake-up and cold caches: with it
-/// timed, one call in `CHUNK` would be cold and set the p99 of whichever column comes first).
-/// Which side goes first alternates chunk by chunk. Short enough that a burst of load on the
-/// shared machine hits both sides.
-const CHUNK: usize = 10;
+/// calls (both sides then run the model equally long between switches), each side after one
+/// untimed call (the first call after the other process ran pays its wake-up and cold caches).
+/// Which side goes first alternates chunk by chunk. 50, not 10: with 10, every switch let the
+/// other process evict the large model's 13.5 MB of weights, and on a quiet machine that cost
+/// Rust +27 % p50 on the large model in the same run where either side alone was within 7 % of
+/// the other (docs/runtime.md, run D); with 50 the three sizes came within ±4 %.
+const CHUNK: usize = 50;
 
 /// CPU time of the calling thread (µs): excludes the time the thread waited for a core.
 fn thread_cpu_us() -> f64 {
