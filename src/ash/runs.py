@@ -27,17 +27,17 @@ from ash.checkpoint import load_checkpoint, load_weights
 from ash.config.resolve import ResolvedExperiment, resolve
 from ash.interfaces import Backbone, Discretizer, Family, FeatureBuilder, ModelContext
 from ash.model import AshModel, build_model
+from ash.run_files import CHECKPOINTS as CHECKPOINTS
+from ash.run_files import CONFIG_FILE as CONFIG_FILE
+from ash.run_files import HISTORY_CSV as HISTORY_CSV
+from ash.run_files import HISTORY_JSON as HISTORY_JSON
+from ash.run_files import META_FILE as META_FILE
+from ash.run_files import METRICS_FILE as METRICS_FILE
+from ash.run_files import PLUGINS_FILE as PLUGINS_FILE
+from ash.run_files import REPORT_FILE as REPORT_FILE
 
 ENV_ROOT = "ASH_EXPERIMENTS"
 
-CONFIG_FILE = "config.yaml"
-PLUGINS_FILE = "plugins.json"
-META_FILE = "meta.json"
-METRICS_FILE = "metrics.json"
-HISTORY_JSON = "history.json"
-HISTORY_CSV = "history.csv"
-REPORT_FILE = "report.md"
-CHECKPOINTS = "checkpoints"
 LAST = "last.pt"
 BEST = "best.pt"
 FINAL = "model.pt"

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import yaml
 
-from ash.ensemble.build import ENSEMBLE_FILE
 from ash.jobs.replay import run_session
+from ash.run_files import CONFIG_FILE, ENSEMBLE_FILE
 
 
 def _run(folder: Path, session: str | None) -> Path:
     folder.mkdir(parents=True)
     bars = {"seconds": 1.0} if session is None else {"seconds": 1.0, "session": session}
-    (folder / "config.yaml").write_text(yaml.safe_dump({"bars": bars}))
+    (folder / CONFIG_FILE).write_text(yaml.safe_dump({"bars": bars}))
     return folder
 
 

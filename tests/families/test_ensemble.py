@@ -10,13 +10,14 @@ import pytest
 
 from ash.bars.columns import bar_columns
 from ash.config.resolve import resolve
-from ash.ensemble.build import ENSEMBLE_FILE, _check_member_exports, build_ensemble
+from ash.ensemble.build import _check_member_exports, build_ensemble
 from ash.ensemble.members import EnsembleError, Member, check_compatible, check_same_edges
 from ash.ensemble.model import fit_weights
 from ash.export.exporter import ExportError
 from ash.export.synthetic import synthetic_bars
 from ash.export.validate import check_model
 from ash.jobs.main_job import replay_test_stretch
+from ash.run_files import ENSEMBLE_FILE
 from ash.runs import load_model, make_model
 from ash.runtime import find_serve_binary
 from tests.families.conftest import SMALL, tiny

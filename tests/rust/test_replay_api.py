@@ -55,13 +55,16 @@ def feeds() -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
     return {"SPY": (t, q), "HALF": (half_t, half_q)}
 
 
-def test_two_symbols_replay_equal_to_python_and_to_the_torch_free_api(
-    feeds: dict[str, tuple[pd.DataFrame, pd.DataFrame]],
-    contract_fixtures: Path,
-    ort_env: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def ort_library(ort_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """ash-serve, started by the code under test, finds the ONNX Runtime library."""
     monkeypatch.setenv("ORT_DYLIB_PATH", ort_env["ORT_DYLIB_PATH"])
+
+
+@pytest.mark.usefixtures("ort_library")
+def test_two_symbols_replay_equal_to_python_and_to_the_torch_free_api(
+    feeds: dict[str, tuple[pd.DataFrame, pd.DataFrame]], contract_fixtures: Path
+) -> None:
     model = contract_fixtures / MODEL
     result = replay_ticks(model, feeds, bucket_probs=True)
     assert result.ok and result.bars_equal
@@ -93,13 +96,10 @@ def test_two_symbols_replay_equal_to_python_and_to_the_torch_free_api(
         assert np.allclose(joined[["p_up", "p_flat", "p_down"]].sum(axis=1), 1.0, atol=1e-4)
 
 
+@pytest.mark.usefixtures("ort_library")
 def test_summary_only_lines_carry_the_protocol_version_and_no_buckets(
-    feeds: dict[str, tuple[pd.DataFrame, pd.DataFrame]],
-    contract_fixtures: Path,
-    ort_env: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
+    feeds: dict[str, tuple[pd.DataFrame, pd.DataFrame]], contract_fixtures: Path
 ) -> None:
-    monkeypatch.setenv("ORT_DYLIB_PATH", ort_env["ORT_DYLIB_PATH"])
     argv, env = build_command(contract_fixtures / MODEL, stdin=True, log_every=0)
     served = serve_stdin([*argv, "--summary-only"], env, feed_lines({"SPY": feeds["SPY"]}))
     assert len(served.predictions) == 180 - 8 + 1

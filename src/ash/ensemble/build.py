@@ -29,8 +29,8 @@ from ash.export.parity import ParityError, ParityReport, check_parity
 from ash.export.run import MODEL_FILE, PARITY_WINDOWS, run_metadata
 from ash.onnx_io import cpu_session
 from ash.pipeline import PreparedData, make_source, prepare_data
+from ash.run_files import ENSEMBLE_FILE
 
-ENSEMBLE_FILE = "ensemble.json"
 MODEL = "model"
 
 

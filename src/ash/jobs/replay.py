@@ -32,6 +32,7 @@ from ash.decoding import decode
 from ash.evaluate.forecasts import forecast_frame
 from ash.jobs.serve_io import Feeds, feed_lines, serve_stdin
 from ash.onnx_io import cpu_session
+from ash.run_files import CONFIG_FILE, ENSEMBLE_FILE
 from ash.runtime import build_command, resolve_model
 
 if TYPE_CHECKING:
@@ -371,10 +372,8 @@ def replay_run(
 def run_session(run_dir: Path) -> str | None:
     """The trading window a run's bars were built with (its config's ``bars.session``); for an
     ensemble folder (no config, an ensemble.json), its members' window when they all agree."""
-    config = run_dir / "config.yaml"
+    config = run_dir / CONFIG_FILE
     if not config.is_file():
-        from ash.ensemble.build import ENSEMBLE_FILE  # only for an ensemble folder (loads torch)
-
         ensemble = run_dir / ENSEMBLE_FILE
         if not ensemble.is_file():
             return None
