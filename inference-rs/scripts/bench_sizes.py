@@ -13,7 +13,7 @@ per prediction and the latency a single core's measured matmul rate allows (the 
 served p50 beside it, the ratio to the before graph, batched throughput now/before, and fp32
 parity against PyTorch.
 
-    .venv/bin/python inference-rs/scripts/bench_sizes.py [--iters 2000] [--out DIR]
+    .venv/bin/python inference-rs/scripts/bench_sizes.py [--iters 3000] [--out DIR]
 """
 
 from __future__ import annotations
@@ -60,6 +60,21 @@ def rust_p50(table: str) -> dict[str, float]:
     return found
 
 
+def versus_python(table: str) -> dict[str, list[str]]:
+    """Per model label, the ``rust/python`` cells of ``ash-serve bench``'s first table (p50 and
+    p99: "ratio [low, high] verdict")."""
+    lines = [line for line in table.split("batched throughput")[0].splitlines() if line]
+    header = next(line for line in lines if line.startswith("| model"))
+    names = [c.strip() for c in header.strip("|").split("|")]
+    wanted = [i for i, name in enumerate(names) if name.startswith("rust/python")]
+    found = {}
+    for line in lines[lines.index(header) + 2 :]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == len(names):
+            found[cells[0]] = [cells[i] for i in wanted]
+    return found
+
+
 def throughput(table: str) -> tuple[list[str], dict[str, list[float]]]:
     """Batch sizes and predictions/s per model label from ``ash-serve bench``'s second table."""
     if "batched throughput" not in table:
@@ -82,7 +97,7 @@ def load_average() -> str:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iters", type=int, default=2000)
+    parser.add_argument("--iters", type=int, default=3000)
     parser.add_argument("--out", type=Path, default=None, help="keep the exported models here")
     args = parser.parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp(prefix="ash-sizes-"))
@@ -138,6 +153,16 @@ def main(argv: list[str]) -> int:
             f"| {name} | {counts[0]} | {counts[1]} | {flops / 1e6:.1f} | {limit_us:.1f} | "
             f"{now:.1f} | {now / limit_us:.1f}x | {then:.1f} | {now / then:.2f} | {parity:.1e} |"
         )
+    versus = versus_python(table)
+    print(
+        "\nRust `predict` against Python ONNX Runtime's `InferenceSession.run`, batch 1, 1 thread, "
+        "same window (drift-normalised ratio [95 % interval]; below/above: beyond the interval, "
+        "else tie):\n"
+    )
+    print("| size | Rust / Python p50 | Rust / Python p99 |\n|---|---|---|")
+    for name, (_, path) in models.items():
+        cells = versus.get(_label(path), ["n/a", "n/a"])
+        print(f"| {name} | {cells[0]} | {cells[1]} |")
     sizes, rates = throughput(table)
     if sizes:
         print("\nBatched throughput now / before (same rounds; > 1: now is faster):\n")

@@ -94,13 +94,14 @@ fn cmd_serve(args: ServeArgs) -> Result<ExitCode, String> {
     let predictor = PricePredictor::new(model, config).map_err(|e| e.to_string())?;
     let spec = predictor.spec();
     eprintln!(
-        "ash-serve: serving {model} (window {}, {} columns, horizons {:?} s, {} buckets, bars {} s, gap policy {})",
+        "ash-serve: serving {model} (window {}, {} columns, horizons {:?} s, {} buckets, bars {} s, gap policy {}; {})",
         spec.window,
         spec.n_columns(),
         spec.horizons,
         spec.n_buckets,
         spec.bar_seconds,
-        spec.gap_policy
+        spec.gap_policy,
+        ash_runtime::huge_pages::describe(predictor.huge_pages())
     );
     let source = if args.stdin {
         Source::Stdin

@@ -56,6 +56,9 @@ pub fn validate_model_within(
 pub struct LoadedModel {
     pub spec: ModelSpec,
     pub session: Session,
+    /// Bytes of this process's anonymous memory (the weights among them) collapsed onto 2 MiB
+    /// pages after loading, or why none could be (`huge_pages`); CUDA sessions: `Ok(0)`.
+    pub huge_pages: std::result::Result<usize, String>,
 }
 
 /// Validate `model` on a CPU session (1 intra-op thread, as the validator), then open the
@@ -87,5 +90,9 @@ pub fn load_model(
             crate::contract::smoke_run(&mut session, &spec).map_err(Error::CudaUnavailable)?;
         }
     }
-    Ok(LoadedModel { spec, session })
+    let huge_pages = match config.device {
+        Device::Cpu => crate::huge_pages::collapse_anonymous_memory().map_err(|e| e.to_string()),
+        Device::Cuda(_) => Ok(0),
+    };
+    Ok(LoadedModel { spec, session, huge_pages })
 }

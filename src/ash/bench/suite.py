@@ -58,7 +58,7 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "runtime",
         "Rust runtime vs bare ONNX Runtime vs Python ONNX Runtime vs PyTorch eager",
-        ("inference-rs/scripts/bench_sizes.py", "--iters", "1000"),
+        ("inference-rs/scripts/bench_sizes.py", "--iters", "3000"),
         "bare ort Session::run, Python onnxruntime and PyTorch eager, same model and input",
     ),
     Section(

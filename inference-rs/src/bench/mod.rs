@@ -3,7 +3,16 @@
 //! and optionally Python ONNX Runtime on the same model as a reference, interleaved in chunks of
 //! `CHUNK` calls so both see the same machine load. Besides wall time, each call's thread CPU
 //! time is recorded: a wall-time tail that the CPU time does not have is the scheduler
-//! (the process waiting for a core), not the runtime.
+//! (the process waiting for a core), not the runtime. Rust against Python is summarised as the
+//! median of paired ratios with a 95 % interval (`stats::MedianCi`): each Rust chunk against the
+//! Python chunk beside it.
+
+mod python;
+mod render;
+mod stats;
+
+pub use render::render;
+pub use stats::RatioCi;
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -16,6 +25,8 @@ use crate::contract::synthetic::Rng;
 use crate::contract::{EDGES_NAME, INPUT_NAME, PROBS_NAME};
 use crate::error::{Error, Result};
 use crate::predictor::{PredictorConfig, PricePredictor, Tick};
+use python::PythonReference;
+use stats::{percentiles, timed, PairedChunks};
 
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -58,33 +69,7 @@ const START_NS: i64 = 1_381_154_400_000_000_000;
 /// other process evict the large model's 13.5 MB of weights, and on a quiet machine that cost
 /// Rust +27 % p50 on the large model in the same run where either side alone was within 7 % of
 /// the other (docs/runtime.md, run D); with 50 the three sizes came within ±4 %.
-const CHUNK: usize = 50;
-
-/// CPU time of the calling thread (µs): excludes the time the thread waited for a core.
-fn thread_cpu_us() -> f64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid, writable timespec; CLOCK_THREAD_CPUTIME_ID is always supported on
-    // Linux, and on failure `ts` stays zero (the figure is then 0, never undefined).
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as f64 * 1e6 + ts.tv_nsec as f64 / 1e3
-}
-
-/// Wall and thread-CPU time (µs) of one call.
-fn timed<T>(f: impl FnOnce() -> Result<T>) -> Result<(f64, f64)> {
-    let (t, c) = (Instant::now(), thread_cpu_us());
-    black_box(f()?);
-    Ok((t.elapsed().as_secs_f64() * 1e6, thread_cpu_us() - c))
-}
-
-fn percentiles(mut v: Vec<f64>) -> (f64, f64) {
-    v.sort_by(f64::total_cmp);
-    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
-    if v.is_empty() {
-        (f64::NAN, f64::NAN)
-    } else {
-        (at(0.5), at(0.99))
-    }
-}
+const CHUNK: usize = 10;
 
 fn warm(p: &mut PricePredictor, symbols: &[String], bar_ns: i64) -> Result<()> {
     let need = (p.spec().window + 2) * 5;
@@ -103,14 +88,19 @@ fn warm(p: &mut PricePredictor, symbols: &[String], bar_ns: i64) -> Result<()> {
 pub struct ModelFigures {
     pub model: String,
     pub update_ns: f64,
+    /// (p50, p99) µs: medians over rounds of each round's percentiles (so are the others).
     pub predict: (f64, f64),
     pub bare: (f64, f64),
     /// Median over rounds of predict/bare (p50, p99).
     pub overhead: (f64, f64),
     pub python: Option<(f64, f64)>,
+    /// Rust predict / Python (p50, p99), each with a 95 % interval from a bootstrap over chunks.
+    pub vs_python: Option<(RatioCi, RatioCi)>,
     /// p99 of thread CPU time (µs): Rust predict, Python run (medians over rounds).
     pub cpu_p99: (f64, Option<f64>),
     pub throughput: Vec<(usize, f64)>,
+    /// `huge_pages::describe` after this model was loaded (process-wide, so cumulative).
+    pub huge_pages: String,
 }
 
 /// One model under benchmark: its predictor, the window all its calls read, its Python
@@ -127,6 +117,8 @@ struct Subject {
     rounds: Vec<[f64; 5]>,
     /// Per round: [python p50, p99, CPU p99].
     python_rounds: Vec<[f64; 3]>,
+    /// Rust predict wall times beside Python's, chunk by chunk, over the whole run.
+    paired: PairedChunks,
     /// Per batch size: every timed `predict_batch` call (s).
     calls: Vec<Vec<f64>>,
 }
@@ -169,35 +161,36 @@ impl Subject {
             out,
             rounds: Vec::new(),
             python_rounds: Vec::new(),
+            paired: PairedChunks::default(),
             calls: Vec::new(),
         })
     }
 
-    /// One round: `calls` interleaved predict/bare pairs, every `CHUNK` of them followed by
-    /// `CHUNK` Python calls; the round's p50/p99 are kept.
+    /// One round: `calls` interleaved predict/bare pairs, every `CHUNK` of them beside
+    /// `2·CHUNK` Python calls (alternately first); the round's percentiles and every chunk pair
+    /// are kept.
     fn round(&mut self, calls: usize) -> Result<()> {
         let (w, c) = (self.p.spec().window, self.p.spec().n_columns());
         let shape = [1i64, w as i64, c as i64];
         let (mut pred, mut pred_cpu, mut bare) =
             (Vec::with_capacity(calls), Vec::with_capacity(calls), Vec::with_capacity(calls));
-        let (mut py_wall, mut py_cpu) = (Vec::new(), Vec::new());
-        let Subject { p, out, window, python, .. } = self;
-        let mut python_chunk = |python: &mut Option<PythonReference>, n: usize| {
-            if let Some(reference) = python.as_mut() {
-                match reference.chunk(2 * n) {
-                    Some((wall, cpu)) => {
-                        py_wall.extend(wall);
-                        py_cpu.extend(cpu);
-                    }
-                    None => *python = None,
-                }
+        let (mut python_wall, mut python_cpu) = (Vec::new(), Vec::new());
+        let Subject { p, out, window, python, paired, .. } = self;
+        // `n` Python calls' wall times; a reference that fails is dropped (its column: n/a).
+        let mut python_chunk = |python: &mut Option<PythonReference>, n: usize| -> Option<Vec<f64>> {
+            let times = python.as_mut()?.chunk(2 * n);
+            if times.is_none() {
+                *python = None;
             }
+            let (wall, cpu) = times?;
+            python_wall.extend_from_slice(&wall);
+            python_cpu.extend(cpu);
+            Some(wall)
         };
         for (k, chunk_start) in (0..calls).step_by(CHUNK).enumerate() {
             let n = CHUNK.min(calls - chunk_start);
-            if k % 2 == 1 {
-                python_chunk(python, n);
-            }
+            let mut python_walls = if k % 2 == 1 { python_chunk(python, n) } else { None };
+            let chunk_from = pred.len();
             p.predict_into("SYM", out)?; // untimed: see CHUNK
             for _ in 0..n {
                 let (wall, cpu) = timed(|| p.predict_into("SYM", out))?;
@@ -222,24 +215,30 @@ impl Subject {
                 bare.push(wall);
             }
             if k % 2 == 0 {
-                python_chunk(python, n);
+                python_walls = python_chunk(python, n);
+            }
+            if let Some(walls) = python_walls {
+                paired.push(pred[chunk_from..].to_vec(), walls);
             }
         }
         let (p50, p99) = percentiles(pred);
         let (b50, b99) = percentiles(bare);
         self.rounds.push([p50, p99, b50, b99, percentiles(pred_cpu).1]);
         if self.python.is_some() {
-            let (y50, y99) = percentiles(py_wall);
-            self.python_rounds.push([y50, y99, percentiles(py_cpu).1]);
+            let (y50, y99) = percentiles(python_wall);
+            self.python_rounds.push([y50, y99, percentiles(python_cpu).1]);
         }
         Ok(())
     }
 
     fn figures(self, batches: &[usize], rounds: usize) -> ModelFigures {
         let stats = &self.rounds;
+        // Medians over rounds: robust to the bursts of a shared machine, and paired round by
+        // round with the other models (today's graph against the older one).
         let median_of = |k: usize| percentiles(stats.iter().map(|r| r[k]).collect()).0;
         let ratio_of = |a: usize, b: usize| percentiles(stats.iter().map(|r| r[a] / r[b]).collect()).0;
         let python_median = |k: usize| percentiles(self.python_rounds.iter().map(|r| r[k]).collect()).0;
+        // A reference that failed mid-run has fewer rounds: no Python figures then.
         let complete = self.python_rounds.len() == rounds;
         // Median call time: robust to the scheduler noise of a shared machine.
         let throughput =
@@ -251,8 +250,10 @@ impl Subject {
             bare: (median_of(2), median_of(3)),
             overhead: (ratio_of(0, 2), ratio_of(1, 3)),
             python: complete.then(|| (python_median(0), python_median(1))),
+            vs_python: complete.then(|| self.paired.ratios(0x5eed)).flatten(),
             cpu_p99: (median_of(4), complete.then(|| python_median(2))),
             throughput,
+            huge_pages: crate::huge_pages::describe(self.p.huge_pages()),
         }
     }
 }
@@ -306,100 +307,6 @@ pub fn bench_models(models: &[&Path], o: &BenchOptions) -> Result<Vec<ModelFigur
     Ok(subjects.into_iter().map(|s| s.figures(&o.batches, ROUNDS)).collect())
 }
 
-// Same session options as `runtime::create_session` (1 intra-op and 1 inter-op thread,
-// sequential, full optimisation) and the same input window. One line "N" on stdin = N timed
-// runs; it answers with N wall times, "|", and N thread CPU times (µs) on one line.
-const PYTHON_REFERENCE: &str = r#"
-import sys, time, numpy as np, onnxruntime as ort
-path, window = sys.argv[1], sys.argv[2]
-o = ort.SessionOptions(); o.intra_op_num_threads = 1; o.inter_op_num_threads = 1
-o.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL; o.log_severity_level = 3
-o.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-s = ort.InferenceSession(path, sess_options=o, providers=["CPUExecutionProvider"])
-x = np.load(window)
-for _ in range(3): s.run(["probs", "edges"], {"bars": x})
-print("ready", flush=True)
-feed = {"bars": x}
-for line in sys.stdin:
-    s.run(None, feed)  # untimed: wakes this process and warms its caches (see CHUNK)
-    wall, cpu = [], []
-    for _ in range(int(line)):
-        a, c = time.perf_counter(), time.thread_time()
-        s.run(None, feed)
-        cpu.append((time.thread_time() - c) * 1e6); wall.append((time.perf_counter() - a) * 1e6)
-    print(*wall, "|", *cpu, flush=True)
-"#;
-
-/// Python ONNX Runtime `InferenceSession.run` on the same model and window, batch 1, 1 thread,
-/// as a child process that times one round per request.
-struct PythonReference {
-    child: std::process::Child,
-    stdout: std::io::BufReader<std::process::ChildStdout>,
-    window: PathBuf,
-}
-
-impl PythonReference {
-    fn start(python: &Path, model: &Path, window: &[f32], w: usize, c: usize) -> Option<Self> {
-        use std::io::BufRead;
-        let path = std::env::temp_dir().join(format!("ash-bench-window-{}.npy", std::process::id()));
-        write_npy_f32(&path, &[1, w, c], window).ok()?;
-        let mut child = std::process::Command::new(python)
-            .args(["-c", PYTHON_REFERENCE])
-            .arg(model)
-            .arg(&path)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .ok()?;
-        let mut stdout = std::io::BufReader::new(child.stdout.take()?);
-        let mut line = String::new();
-        if stdout.read_line(&mut line).ok()? == 0 || line.trim() != "ready" {
-            eprintln!("bench: the Python reference did not start for {}", model.display());
-            let _ = child.kill();
-            return None;
-        }
-        Some(PythonReference { child, stdout, window: path })
-    }
-
-    /// `n` timed runs: their wall and thread CPU times (µs).
-    fn chunk(&mut self, n: usize) -> Option<(Vec<f64>, Vec<f64>)> {
-        use std::io::{BufRead, Write};
-        writeln!(self.child.stdin.as_mut()?, "{n}").ok()?;
-        let mut line = String::new();
-        self.stdout.read_line(&mut line).ok()?;
-        let (wall, cpu) = line.split_once('|')?;
-        let parse = |s: &str| s.split_whitespace().map(|v| v.parse::<f64>().ok()).collect::<Option<Vec<f64>>>();
-        let (wall, cpu) = (parse(wall)?, parse(cpu)?);
-        (wall.len() == n && cpu.len() == n).then_some((wall, cpu))
-    }
-}
-
-impl Drop for PythonReference {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.window);
-    }
-}
-
-/// A little-endian float32 `.npy` file (version 1.0 header), for the Python reference's input.
-fn write_npy_f32(path: &Path, shape: &[usize], data: &[f32]) -> std::io::Result<()> {
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({},), }}", dims.join(", "));
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = Vec::with_capacity(10 + header.len() + 4 * data.len());
-    bytes.extend_from_slice(b"\x93NUMPY\x01\x00");
-    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    bytes.extend_from_slice(header.as_bytes());
-    for v in data {
-        bytes.extend_from_slice(&v.to_le_bytes());
-    }
-    std::fs::write(path, bytes)
-}
-
 /// `dir/model.onnx` for run folders' generic file names, else the file name.
 fn model_label(model: &Path) -> String {
     let file = model.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
@@ -407,57 +314,4 @@ fn model_label(model: &Path) -> String {
         Some(dir) if file.starts_with("model.") => format!("{}/{file}", dir.to_string_lossy()),
         _ => file,
     }
-}
-
-/// The table, as Markdown.
-pub fn render(rows: &[ModelFigures], o: &BenchOptions) -> String {
-    let mut s = String::new();
-    s.push_str(&format!(
-        "ash-serve bench: {} predict/bare pairs in {ROUNDS} rounds, every {CHUNK} pairs beside {} Python calls on the same window (alternately first; medians over rounds), all models in the same rounds, {} ticks, {} intra-op thread(s), {:?}\n\n",
-        o.iters, 2 * CHUNK, o.ticks, o.config.session.intra_threads, o.config.session.device
-    ));
-    s.push_str("| model | update ns/tick | predict p50 µs | predict p99 µs | bare run p50 µs | bare run p99 µs | predict/bare p50 | predict/bare p99 | python ort p50 µs | python ort p99 µs | rust/python p50 | rust/python p99 | predict CPU p99 µs | python CPU p99 µs |\n");
-    s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    let na = || "n/a".to_string();
-    for r in rows {
-        let (py50, py99, vs50, vs99) = r.python.map_or((na(), na(), na(), na()), |(a, b)| {
-            (format!("{a:.1}"), format!("{b:.1}"), format!("{:.3}", r.predict.0 / a), format!("{:.3}", r.predict.1 / b))
-        });
-        let py_cpu = r.cpu_p99.1.map_or_else(na, |v| format!("{v:.1}"));
-        s.push_str(&format!(
-            "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.3}x | {:.3}x | {} | {} | {} | {} | {:.1} | {} |\n",
-            r.model,
-            r.update_ns,
-            r.predict.0,
-            r.predict.1,
-            r.bare.0,
-            r.bare.1,
-            r.overhead.0,
-            r.overhead.1,
-            py50,
-            py99,
-            vs50,
-            vs99,
-            r.cpu_p99.0,
-            py_cpu
-        ));
-    }
-    s.push_str("\nbatched throughput (predictions/s, one ONNX call per batch):\n\n| model |");
-    let batches: Vec<usize> = rows.first().map(|r| r.throughput.iter().map(|t| t.0).collect()).unwrap_or_default();
-    for b in &batches {
-        s.push_str(&format!(" {b} symbols |"));
-    }
-    s.push_str("\n|---|");
-    for _ in &batches {
-        s.push_str("---:|");
-    }
-    s.push('\n');
-    for r in rows {
-        s.push_str(&format!("| {} |", r.model));
-        for (_, t) in &r.throughput {
-            s.push_str(&format!(" {t:.0} |"));
-        }
-        s.push('\n');
-    }
-    s
 }
