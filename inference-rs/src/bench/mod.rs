@@ -65,10 +65,11 @@ const START_NS: i64 = 1_381_154_400_000_000_000;
 /// Calls per interleaved chunk: Rust runs `CHUNK` predict/bare pairs and Python `2·CHUNK`
 /// calls (both sides then run the model equally long between switches), each side after one
 /// untimed call (the first call after the other process ran pays its wake-up and cold caches).
-/// Which side goes first alternates chunk by chunk. 50, not 10: with 10, every switch let the
-/// other process evict the large model's 13.5 MB of weights, and on a quiet machine that cost
-/// Rust +27 % p50 on the large model in the same run where either side alone was within 7 % of
-/// the other (docs/runtime.md, run D); with 50 the three sizes came within ±4 %.
+/// Which side goes first alternates chunk by chunk. 10, not 50: the machine's speed drifts
+/// 2–4× within seconds, and each chunk pair is one sample of the paired ratio
+/// (`stats::PairedChunks`), so short chunks give many samples that each saw one speed. (Run E's
+/// +30 % at large with 50, which had been put on cache eviction at 10, was this drift between
+/// the two sides' medians: docs/runtime.md, "Third pass".)
 const CHUNK: usize = 10;
 
 fn warm(p: &mut PricePredictor, symbols: &[String], bar_ns: i64) -> Result<()> {
