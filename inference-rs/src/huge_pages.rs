@@ -117,8 +117,18 @@ mod tests {
     fn collapsing_keeps_every_byte() {
         let data: Vec<u64> = (0..(8 << 20) / 8).map(|i| i * 2_654_435_761).collect();
         let before: u64 = data.iter().fold(0, |a, v| a.wrapping_add(*v));
-        // Whether the kernel can collapse here or not, the contents must be unchanged.
-        let _ = collapse_anonymous_memory();
+        // Whether the kernel can collapse here or not, the contents must be unchanged; and what
+        // it says it collapsed must show in the process's huge-page count.
+        let outcome = collapse_anonymous_memory();
         assert_eq!(data.iter().fold(0u64, |a, v| a.wrapping_add(*v)), before);
+        if let Ok(bytes) = outcome {
+            let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").unwrap();
+            let huge_kb: usize = rollup
+                .lines()
+                .find_map(|l| l.strip_prefix("AnonHugePages:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap();
+            assert!(bytes == 0 || huge_kb >= 2048, "collapsed {bytes} bytes but AnonHugePages is {huge_kb} kB");
+        }
     }
 }
