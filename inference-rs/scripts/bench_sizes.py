@@ -13,7 +13,7 @@ per prediction and the latency a single core's measured matmul rate allows (the 
 served p50 beside it, the ratio to the before graph, batched throughput now/before, and fp32
 parity against PyTorch.
 
-    .venv/bin/python inference-rs/scripts/bench_sizes.py [--iters 3000] [--out DIR]
+    .venv/bin/python inference-rs/scripts/bench_sizes.py [--iters 3000] [--repeats 3] [--out DIR]
 """
 
 from __future__ import annotations
@@ -75,6 +75,29 @@ def versus_python(table: str) -> dict[str, list[str]]:
     return found
 
 
+def print_versus(models: dict[str, tuple[object, Path]], runs: list[dict[str, list[str]]]) -> None:
+    """Rust/Python per size, one column per run of fresh processes, and the verdict over runs:
+    below (or above) only when every run's interval is below (above) 1."""
+    print(
+        "\nRust `predict` against Python ONNX Runtime's `InferenceSession.run`, batch 1, 1 thread, "
+        f"same window, in {len(runs)} runs of fresh processes (the first is the table above): "
+        "drift-normalised ratio [95 % interval]; below/above: beyond the interval, else tie. "
+        "Over runs: below (above) when every run is below (above).\n"
+    )
+    for k, stat in enumerate(("p50", "p99")):
+        header = " | ".join(f"run {i + 1}" for i in range(len(runs)))
+        print(f"| size, {stat} | {header} | over runs |\n|---|" + "---|" * (len(runs) + 1))
+        for name, (_, path) in models.items():
+            cells = [run.get(_label(path), ["n/a", "n/a"])[k] for run in runs]
+            verdicts = {cell.rsplit(" ", 1)[-1] for cell in cells}
+            over = verdicts.pop() if len(verdicts) == 1 and "n/a" not in cells else "tie"
+            if "n/a" not in cells:
+                worst = max(float(cell.split()[0]) for cell in cells)
+                over += f" (largest ratio {worst:.3f})"
+            print(f"| {name} | " + " | ".join(cells) + f" | {over} |")
+        print()
+
+
 def throughput(table: str) -> tuple[list[str], dict[str, list[float]]]:
     """Batch sizes and predictions/s per model label from ``ash-serve bench``'s second table."""
     if "batched throughput" not in table:
@@ -98,6 +121,13 @@ def load_average() -> str:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iters", type=int, default=3000)
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="fresh Rust and Python processes for the Rust/Python comparison (batch 1 only "
+        "after the first): a process's speed is partly fixed for its life",
+    )
     parser.add_argument("--out", type=Path, default=None, help="keep the exported models here")
     args = parser.parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp(prefix="ash-sizes-"))
@@ -153,16 +183,14 @@ def main(argv: list[str]) -> int:
             f"| {name} | {counts[0]} | {counts[1]} | {flops / 1e6:.1f} | {limit_us:.1f} | "
             f"{now:.1f} | {now / limit_us:.1f}x | {then:.1f} | {now / then:.2f} | {parity:.1e} |"
         )
-    versus = versus_python(table)
-    print(
-        "\nRust `predict` against Python ONNX Runtime's `InferenceSession.run`, batch 1, 1 thread, "
-        "same window (drift-normalised ratio [95 % interval]; below/above: beyond the interval, "
-        "else tie):\n"
-    )
-    print("| size | Rust / Python p50 | Rust / Python p99 |\n|---|---|---|")
-    for name, (_, path) in models.items():
-        cells = versus.get(_label(path), ["n/a", "n/a"])
-        print(f"| {name} | {cells[0]} | {cells[1]} |")
+    runs = [versus_python(table)]
+    repeat_cmd = cmd[:2] + [str(p) for _, p in models.values()]
+    repeat_cmd += ["--iters", str(args.iters), "--ticks", "2", "--batches", "1"]
+    repeat_cmd += ["--python", sys.executable]
+    for _ in range(args.repeats - 1):
+        done = subprocess.run(repeat_cmd, env=env, check=True, capture_output=True, text=True)
+        runs.append(versus_python(done.stdout))
+    print_versus(models, runs)
     sizes, rates = throughput(table)
     if sizes:
         print("\nBatched throughput now / before (same rounds; > 1: now is faster):\n")
