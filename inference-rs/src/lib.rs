@@ -5,6 +5,7 @@ pub mod bars;
 pub mod contract;
 pub mod decode;
 pub mod error;
+pub mod flush_to_zero;
 pub mod huge_pages;
 pub mod model;
 pub mod predictor;

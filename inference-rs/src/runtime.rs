@@ -16,6 +16,7 @@ use ort::value::Tensor;
 
 use crate::contract::{EDGES_NAME, PROBS_NAME};
 use crate::error::{Error, Result};
+use crate::flush_to_zero::Flags;
 
 /// Environment variable naming the ONNX Runtime shared library (the one `ort` itself reads).
 pub const ORT_LIB_ENV: &str = "ORT_DYLIB_PATH";
@@ -76,6 +77,8 @@ pub fn environment(explicit: Option<&Path>) -> Result<Environment> {
 /// A session for `model` with the given configuration: sequential execution, one inter-op
 /// thread, full graph optimisation (as the Python validator and latency probe create them).
 pub fn create_session(env: &Environment, model: &Path, config: &SessionConfig) -> Result<Session> {
+    // ONNX Runtime also sets the flush-to-zero flags on this thread while loading: put them back.
+    let _flags = Flags::preserve();
     let ctx = |what: &str| format!("{what} for {}", model.display());
     let mut builder = Session::builder(env)
         .map_err(|e| Error::ort(ctx("creating session options"), e))?
@@ -89,9 +92,8 @@ pub fn create_session(env: &Environment, model: &Path, config: &SessionConfig) -
         .map_err(|e| Error::ort(ctx("setting sequential execution"), e))?
         .with_log_level(ort::logging::LogLevel::Error)
         .map_err(|e| Error::ort(ctx("setting the log level"), e))?
-        // Subnormal floats are ~100x slower on x86 and meaningless for probabilities; ONNX Runtime
-        // flushes them on the thread that creates the session and on its pool's threads
-        // (docs/runtime.md, "Huge pages and denormals"). Not set by Python's defaults.
+        // Subnormals flushed to zero on ONNX Runtime's pool threads; on the calling thread
+        // `flush_to_zero::Flags` does it around each run (see there). Python's defaults do not.
         .with_flush_to_zero()
         .map_err(|e| Error::ort(ctx("flushing subnormals to zero"), e))?;
     if let Device::Cuda(device_id) = config.device {
@@ -146,9 +148,11 @@ impl BoundRun {
     /// One `Session::run` on the bound tensors; `probs` and `edges` are copied into the reused
     /// vectors (their capacity is kept, so this allocates once per buffer size).
     pub fn run(&mut self, session: &mut Session, probs: &mut Vec<f32>, edges: &mut Vec<f32>) -> Result<()> {
+        let flags = Flags::flush_to_zero();
         let outputs = session
             .run_with_options(ort::inputs![&self.input], &self.options)
             .map_err(|e| Error::ort("running the model", e))?;
+        drop(flags);
         let read = |name: &str, into: &mut Vec<f32>| -> Result<()> {
             let value = outputs.get(name).ok_or_else(|| Error::Input(format!("the model returned no {name:?}")))?;
             let (_, data) = value.try_extract_tensor::<f32>().map_err(|e| Error::ort(format!("reading {name}"), e))?;

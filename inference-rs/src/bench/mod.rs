@@ -199,8 +199,9 @@ impl Subject {
                 pred_cpu.push(cpu);
                 // The bare run: what `predict` did before bound tensors (a borrowed input
                 // wrapped per call, named inputs, ONNX Runtime-allocated outputs), no window
-                // copy and no decoding.
+                // copy and no decoding; with the same flush-to-zero flags as `predict`'s run.
                 let (wall, _) = timed(|| {
+                    let _flags = crate::flush_to_zero::Flags::flush_to_zero();
                     let tensor =
                         TensorRef::from_array_view((shape, &window[..])).map_err(|e| Error::ort("bench input", e))?;
                     let out = p
