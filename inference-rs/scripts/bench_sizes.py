@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -43,36 +42,23 @@ from ash.export.exporter import export_model
 from ash.export.parity import check_parity
 from ash.export.synthetic import synthetic_bars
 from ash.paths import repo_root
-from ash.runtime import serve_binary
+from ash.runtime import bench_rows, serve_binary
 from ash.runtime_lib import onnxruntime_library
 from ash.testing.graph_size import ort_optimized
 
-ROW = re.compile(r"^\| (\S+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|")
-
 
 def rust_p50(table: str) -> dict[str, float]:
-    """Rust ``predict`` p50 (µs) per model label from ``ash-serve bench``'s first table."""
-    found = {}
-    for line in table.split("batched throughput")[0].splitlines():
-        match = ROW.match(line)
-        if match:
-            found[match.group(1)] = float(match.group(3))
-    return found
+    """Rust ``predict`` p50 (µs) per model label from ``ash-serve bench``'s latency table."""
+    return {label: float(row["predict p50 µs"]) for label, row in bench_rows(table).items()}
 
 
 def versus_python(table: str) -> dict[str, list[str]]:
-    """Per model label, the ``rust/python`` cells of ``ash-serve bench``'s first table (p50 and
+    """Per model label, the ``rust/python`` cells of ``ash-serve bench``'s latency table (p50 and
     p99: "ratio [low, high] verdict")."""
-    lines = [line for line in table.split("batched throughput")[0].splitlines() if line]
-    header = next(line for line in lines if line.startswith("| model"))
-    names = [c.strip() for c in header.strip("|").split("|")]
-    wanted = [i for i, name in enumerate(names) if name.startswith("rust/python")]
-    found = {}
-    for line in lines[lines.index(header) + 2 :]:
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        if len(cells) == len(names):
-            found[cells[0]] = [cells[i] for i in wanted]
-    return found
+    return {
+        label: [cell for name, cell in row.items() if name.startswith("rust/python")]
+        for label, row in bench_rows(table).items()
+    }
 
 
 def print_versus(models: dict[str, tuple[object, Path]], runs: list[dict[str, list[str]]]) -> None:

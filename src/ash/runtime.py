@@ -152,17 +152,33 @@ def has_bench(binary: Path) -> bool:
     return probe.returncode == 0 and "ash-serve bench" in probe.stdout
 
 
+def bench_rows(text: str) -> dict[str, dict[str, str]]:
+    """The rows of ``ash-serve bench``'s latency table (the one with a ``predict p99`` column) by
+    model label, each row's cells by column name; the first row of a label is kept."""
+    lines = [line.strip() for line in text.splitlines()]
+    start = next(
+        (i for i, line in enumerate(lines) if line.startswith("|") and "predict p99" in line), None
+    )
+    if start is None:
+        raise ServeError(f"ash-serve bench printed no predict p99 column:\n{text}")
+    names = [cell.strip() for cell in lines[start].strip("|").split("|")]
+    rows: dict[str, dict[str, str]] = {}
+    for line in lines[start + 1 :]:
+        if not line.startswith("|"):
+            break  # the end of the table
+        if set(line) <= set("|-: "):
+            continue  # the separator row
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        rows.setdefault(cells[0], dict(zip(names, cells, strict=False)))
+    return rows
+
+
 def parse_bench_table(text: str) -> dict[str, float]:
     """p50/p99 (ms) of ``predict`` from the Markdown table ``ash-serve bench`` prints (µs)."""
-    lines = [line.strip() for line in text.splitlines() if line.strip().startswith("|")]
-    header = next((line for line in lines if "predict p99" in line), None)
-    if header is None:
-        raise ServeError(f"ash-serve bench printed no predict p99 column:\n{text}")
-    names = [cell.strip() for cell in header.strip("|").split("|")]
-    rows = [line for line in lines[lines.index(header) + 1 :] if not set(line) <= set("|-: ")]
+    rows = bench_rows(text)
     if not rows:
         raise ServeError(f"ash-serve bench printed no result row:\n{text}")
-    cells = dict(zip(names, (c.strip() for c in rows[0].strip("|").split("|")), strict=False))
+    cells = next(iter(rows.values()))
     try:
         return {
             "p50_ms": float(cells["predict p50 µs"]) / 1000.0,
