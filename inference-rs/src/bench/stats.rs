@@ -83,12 +83,16 @@ impl PairedChunks {
         if n == 0 {
             return None;
         }
-        let normalised = |side: &[Vec<f64>], k: usize| {
-            let speed = (percentiles(self.first[k].clone()).0 * percentiles(self.second[k].clone()).0).sqrt();
-            side[k].iter().map(|v| v / speed).collect::<Vec<f64>>()
-        };
-        let (first, second): (Vec<Vec<f64>>, Vec<Vec<f64>>) =
-            (0..n).map(|k| (normalised(&self.first, k), normalised(&self.second, k))).unzip();
+        let (first, second): (Vec<Vec<f64>>, Vec<Vec<f64>>) = self
+            .first
+            .iter()
+            .zip(&self.second)
+            .map(|(a, b)| {
+                let speed = (percentiles(a.clone()).0 * percentiles(b.clone()).0).sqrt();
+                let scale = |side: &[f64]| side.iter().map(|v| v / speed).collect::<Vec<f64>>();
+                (scale(a), scale(b))
+            })
+            .unzip();
         let pooled = |pick: &mut dyn FnMut() -> usize| {
             let (mut a, mut b) = (Vec::new(), Vec::new());
             for _ in 0..n {
