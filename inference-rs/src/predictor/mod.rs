@@ -118,7 +118,7 @@ pub struct PricePredictor {
     scratch: Vec<f64>,
     use_mid: bool,
     /// When `Some`, every finished bar is also recorded here (symbol index, start, full row).
-    captured: Option<Vec<(usize, i64, [f64; N_ALL])>>,
+    captured: Option<BarLog>,
     /// The context symbol's bars, when the model reads `ctx_*` columns (bars/context.rs).
     context: Option<ContextFeed>,
     /// What `huge_pages::collapse_anonymous_memory` did after loading (bytes, or why not).
@@ -298,10 +298,7 @@ impl PricePredictor {
         let captured = &mut self.captured;
         let mut closed = 0u32;
         let mut sink = |row: BarRow<'_>| {
-            ring.push(&row, columns);
-            if let Some(log) = captured.as_mut() {
-                log.push((i, row.ts, *row.values));
-            }
+            keep_bar(i, &row, ring, columns, captured);
             closed += 1;
         };
         builder.push(&tick.event, &mut sink).map_err(TickError::Rejected)?;
@@ -327,12 +324,7 @@ impl PricePredictor {
         let context = &mut self.context;
         for (i, state) in self.states.iter_mut().enumerate() {
             let ring = &mut state.ring;
-            let mut sink = |row: BarRow<'_>| {
-                ring.push(&row, columns);
-                if let Some(log) = captured.as_mut() {
-                    log.push((i, row.ts, *row.values));
-                }
-            };
+            let mut sink = |row: BarRow<'_>| keep_bar(i, &row, ring, columns, captured);
             if state.builder.advance(ts, &mut sink) {
                 state.fresh_bars += 1;
                 match context.as_mut() {
@@ -353,12 +345,7 @@ impl PricePredictor {
         let captured = &mut self.captured;
         for (i, state) in self.states.iter_mut().enumerate() {
             let ring = &mut state.ring;
-            let mut sink = |row: BarRow<'_>| {
-                ring.push(&row, columns);
-                if let Some(log) = captured.as_mut() {
-                    log.push((i, row.ts, *row.values));
-                }
-            };
+            let mut sink = |row: BarRow<'_>| keep_bar(i, &row, ring, columns, captured);
             if state.builder.finish(&mut sink) {
                 state.fresh_bars += 1;
                 on_closed(&state.name);
@@ -394,6 +381,19 @@ impl PricePredictor {
     /// Bars finished for `symbol` since its last prediction.
     pub fn fresh_bars(&self, symbol: &str) -> u32 {
         self.index.get(symbol).map_or(0, |i| self.states[*i].fresh_bars)
+    }
+}
+
+/// Finished bars as `capture_bars` records them: (symbol index, start, full row).
+type BarLog = Vec<(usize, i64, [f64; N_ALL])>;
+
+/// A finished bar of symbol `i`: into its window, and into the capture log when one is kept
+/// (the one sink of `update`, `advance` and `finish`).
+#[inline]
+fn keep_bar(i: usize, row: &BarRow<'_>, ring: &mut WindowRing, columns: &ColumnMap, captured: &mut Option<BarLog>) {
+    ring.push(row, columns);
+    if let Some(log) = captured.as_mut() {
+        log.push((i, row.ts, *row.values));
     }
 }
 
