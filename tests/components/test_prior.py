@@ -120,15 +120,22 @@ def test_prior_reads_only_the_window_it_is_given() -> None:
     assert not torch.allclose(model(calm)[0], probs_a)
 
 
-def test_a_prior_model_exports_within_parity(tmp_path: Path) -> None:
-    model = prior_model()
-    model.fit_normalization(make_bars(64, model.window, CTX.bar_columns, seed=8))
-    with torch.no_grad():  # a trained-looking head and calibration, not the zero init
+def trained_looking(model: AshModel) -> AshModel:
+    """A random head and non-default calibration instead of the zero init, in eval mode: what
+    a parity test must hold for, not only the prior alone."""
+    assert model.head is not None
+    with torch.no_grad():
         for p in model.head.parameters():
             p.normal_(0.0, 0.05)
         model.residual_weight.fill_(0.7)
         model.temperature.fill_(1.1)
-    model.eval()
+    return model.eval()
+
+
+def test_a_prior_model_exports_within_parity(tmp_path: Path) -> None:
+    model = prior_model()
+    model.fit_normalization(make_bars(64, model.window, CTX.bar_columns, seed=8))
+    trained_looking(model)
     result = export_model(model, tmp_path / "m.onnx", metadata=SERVING_METADATA, optimize=True)
     assert validate_model(result.path) == []
     windows = make_bars(48, model.window, CTX.bar_columns, seed=9)

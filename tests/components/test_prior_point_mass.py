@@ -18,7 +18,14 @@ from ash.export.parity import check_parity
 from ash.model import AshModel
 from ash.prior import EwmaGaussianPrior, prior_summary
 from ash.testing import graph_size, make_bars
-from tests.components.test_prior import CTX, DECAY, LOOKBACK, numpy_prior, prior_model
+from tests.components.test_prior import (
+    CTX,
+    DECAY,
+    LOOKBACK,
+    numpy_prior,
+    prior_model,
+    trained_looking,
+)
 
 POINT_MASS_NODE_BUDGET = 16
 """Nodes the point mass may add to a model's optimised graph (zero_fraction, the larger)."""
@@ -128,14 +135,7 @@ def test_point_mass_lowers_training_nll_on_mostly_zero_returns() -> None:
 
 @pytest.mark.parametrize("mode", ["constant", "zero_fraction"])
 def test_a_point_mass_model_exports_within_parity(tmp_path: Path, mode: str) -> None:
-    model = fitted(mode)
-    with torch.no_grad():  # a trained-looking head and calibration, not the zero init
-        assert model.head is not None
-        for p in model.head.parameters():
-            p.normal_(0.0, 0.05)
-        model.residual_weight.fill_(0.7)
-        model.temperature.fill_(1.1)
-    model.eval()
+    model = trained_looking(fitted(mode))
     result = export_model(model, tmp_path / "m.onnx", metadata=SERVING_METADATA, optimize=True)
     windows = make_bars(48, model.window, CTX.bar_columns, seed=9)
     assert check_parity(model, result.path, windows).max_abs_diff <= PARITY_TOLERANCE
