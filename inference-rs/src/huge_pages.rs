@@ -4,7 +4,7 @@
 //! onto transparent huge pages synchronously, whatever the system's THP mode (`madvise` here),
 //! and changes no byte of it. It is called once, after a session is loaded: memory allocated
 //! later stays on 4 KiB pages, so serving never stalls on the compaction `MADV_HUGEPAGE` could
-//! trigger at a page fault. Measured in docs/runtime.md ("Huge pages and denormals").
+//! trigger at a page fault. Measured in docs/runtime.md (issue 18, "Third pass").
 
 use std::io;
 
